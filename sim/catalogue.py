@@ -1,0 +1,44 @@
+"""The chip catalogue: every accelerator in the model, from ``data/chips.yaml``.
+
+Chips are data, not classes: vendors, buyers and moves all refer to them by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from typing import Literal
+
+import yaml
+
+Market = Literal["global", "china_only", "domestic"]
+
+
+@dataclass(frozen=True)
+class Chip:
+    """One accelerator product."""
+
+    name: str
+    vendor: str
+    market: Market
+    train_h100e: float
+    infer_h100e: float
+    memory_gb: float
+    list_price_usd: float
+    unit_cost_usd: float
+    capacity_per_month: float
+    overseas_share: float
+
+    @property
+    def is_us(self) -> bool:
+        """Made by a US vendor (subject to US export rules)."""
+        return self.market != "domestic"
+
+
+def _load() -> dict[str, Chip]:
+    text = resources.files("sim").joinpath("data/chips.yaml").read_text(encoding="utf-8")
+    return {name: Chip(name=name, **row) for name, row in yaml.safe_load(text).items()}
+
+
+#: name -> Chip, in catalogue order.
+CHIPS: dict[str, Chip] = _load()
