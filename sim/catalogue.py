@@ -11,6 +11,8 @@ from typing import Literal
 
 import yaml
 
+from sim.months import parse_month
+
 Market = Literal["global", "china_only", "domestic"]
 
 
@@ -28,6 +30,7 @@ class Chip:
     unit_cost_usd: float
     capacity_per_month: float
     overseas_share: float
+    available_from: int | None = None  # month index (sim.months); None: always
 
     @property
     def is_us(self) -> bool:
@@ -37,7 +40,12 @@ class Chip:
 
 def _load() -> dict[str, Chip]:
     text = resources.files("sim").joinpath("data/chips.yaml").read_text(encoding="utf-8")
-    return {name: Chip(name=name, **row) for name, row in yaml.safe_load(text).items()}
+    chips = {}
+    for name, row in yaml.safe_load(text).items():
+        if "available_from" in row:
+            row["available_from"] = parse_month(row["available_from"])
+        chips[name] = Chip(name=name, **row)
+    return chips
 
 
 #: name -> Chip, in catalogue order.

@@ -1,0 +1,107 @@
+"""Chinese buyers: compute demand, stockpiling, and what they received through each channel.
+
+ByteDance, Alibaba, Tencent and Baidu are one agent each; smaller firms, research labs and
+state-funded data centres are cohorts (one agent holding numpy arrays for many buyers). All
+buyers' state lives in one :class:`BuyerBook` of arrays so that the market can clear every buyer
+at once; each :class:`BuyerGroup` agent owns a slice of it and acts on that slice.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim.parameters import group
+from sim.policy import BUYER_CLASSES
+
+if TYPE_CHECKING:
+    from sim.model import ChipTradeModel
+
+BIG_TECH: tuple[str, ...] = ("bytedance", "alibaba", "tencent", "baidu")
+COHORTS: tuple[str, ...] = ("small_firms", "research_labs", "state_dcs")
+#: Channels through which a Chinese buyer can receive compute.
+CHANNELS: tuple[str, ...] = ("legal", "domestic", "cloud", "subsidiary", "smuggled")
+
+
+class BuyerBook:
+    """State of every Chinese buyer, as arrays indexed by buyer."""
+
+    def __init__(self, sizes: dict[str, int], params: dict[str, float], rng: np.random.Generator):
+        names = [*BIG_TECH, *COHORTS]
+        n = sum(sizes[g] for g in names)
+        self.n = n
+        self.slices: dict[str, slice] = {}
+        classes = np.empty(n, dtype=np.int8)
+        weight = np.empty(n)
+        start = 0
+        sigma = params["buyers.small_firm_size_sigma"]
+        for g in names:
+            size = sizes[g]
+            sl = slice(start, start + size)
+            self.slices[g] = sl
+            classes[sl] = BUYER_CLASSES.index("big_tech" if g in BIG_TECH else g)
+            # Cohort members differ in size (log-normal); their shares sum to the group's share.
+            w = rng.lognormal(0.0, sigma, size) if size > 1 else np.ones(1)
+            weight[sl] = params[f"buyers.demand_share.{g}"] * w / w.sum()
+            start += size
+        self.buyer_class = classes
+        total_share = weight.sum()
+        self.base_demand = params["demand.china_h100e_per_month"] * weight / total_share
+
+        def per_class(prefix: str) -> np.ndarray:
+            values = group(params, prefix)
+            return np.array([values[c] for c in BUYER_CLASSES])[classes]
+
+        self.train_weight = per_class("buyers.train_weight")
+        self.memory_need = per_class("buyers.memory_need_gb")
+        self.risk_aversion = per_class("buyers.risk_aversion")
+        self.compliance = per_class("buyers.compliance")
+        self.offshore_access = per_class("buyers.offshore_access")
+        self.demand = np.zeros(n)  # H100e wanted this month (after backlog and drawdown)
+        self.backlog = np.zeros(n)  # H100e wanted but not received, carried over
+        self.stockpile = np.zeros(n)  # H100e bought ahead of need, not yet drawn down
+        self.owned = np.zeros(n)  # H100e installed and owned (in China or at a subsidiary)
+        self.rented_gpus = np.zeros(n)  # GPUs rented in offshore clouds
+        self.received = {ch: np.zeros(n) for ch in CHANNELS}  # H100e received this month
+        self.received_units = {ch: 0.0 for ch in CHANNELS}  # cumulative units, for the ledger
+        self.usual_units: np.ndarray | None = None  # (n, chips) usual legal purchases per chip
+
+
+class BuyerGroup(mesa.Agent):
+    """One big buyer, or a cohort of similar buyers, acting on its slice of the BuyerBook."""
+
+    model: ChipTradeModel
+
+    def __init__(self, model: ChipTradeModel, name: str, book: BuyerBook) -> None:
+        super().__init__(model)
+        self.name = name
+        self.buyer_class = "big_tech" if name in BIG_TECH else name
+        self.book = book
+        self.rows = book.slices[name]
+
+    @property
+    def size(self) -> int:
+        """Number of buyers in this group."""
+        return self.rows.stop - self.rows.start
+
+    def form_demand(self) -> None:
+        """New compute wanted this month: trend growth, plus backlog, less stockpile drawdown."""
+        p, b, r = self.model.params, self.book, self.rows
+        years = (self.model.month - self.model.experiment.start) / 12.0
+        trend = b.base_demand[r] * (1.0 + p["demand.growth_per_year"]) ** years
+        wanted = trend + b.backlog[r]
+        draw = np.minimum(b.stockpile[r] / max(p["buyers.drawdown_months"], 1.0), wanted)
+        b.stockpile[r] -= draw
+        b.demand[r] = wanted - draw
+        b.backlog[r] = 0.0
+
+    def settle(self) -> None:
+        """Book what arrived: surplus over need goes to the stockpile, shortfall to backlog."""
+        p, b, r = self.model.params, self.book, self.rows
+        got = sum(b.received[ch][r] for ch in CHANNELS)
+        b.stockpile[r] += np.maximum(got - b.demand[r], 0.0)
+        b.backlog[r] += p["demand.backlog_carry"] * np.maximum(b.demand[r] - got, 0.0)
+        owned = sum(b.received[ch][r] for ch in CHANNELS if ch != "cloud")
+        b.owned[r] += owned

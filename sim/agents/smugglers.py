@@ -1,0 +1,136 @@
+"""Smugglers: a population moving US chips into China through transit routes.
+
+Each smuggler works one route (Malaysia, Singapore, Thailand, other), buys through shell
+companies or server resellers at a markup over list price (FACTS F6), and ships as much as the
+grey-market margin justifies: nothing below cost, full capacity once the margin reaches its own
+required markup. A shipment is seized with the route's detection probability, which US
+enforcement (M3), transit permits (M4) and location verification (M17) raise. Smugglers enter
+when smuggling pays, may quit after a seizure, and move to a better route when theirs is
+policed (displacement).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import mesa
+import numpy as np
+
+from sim.parameters import group
+from sim.policy import ROUTES
+
+if TYPE_CHECKING:
+    from sim.model import ChipTradeModel
+
+
+class SmugglerNetwork(mesa.Agent):
+    """All smugglers, as arrays indexed by smuggler."""
+
+    model: ChipTradeModel
+
+    def __init__(self, model: ChipTradeModel, size: int) -> None:
+        super().__init__(model)
+        p, rng = model.params, model.rng
+        self.size = size
+        self.route = rng.integers(0, len(ROUTES), size)
+        self.capacity = p["smuggling.capacity_units"] * rng.lognormal(-0.125, 0.5, size)
+        self.markup = np.maximum(p["smuggling.markup"] * rng.lognormal(-0.045, 0.3, size), 0.01)
+        self.active = rng.random(size) < p["smuggling.initial_active_share"]
+        base = group(p, "smuggling.base_detection")
+        self.base_detection = np.array([base[r] for r in ROUTES])
+        self.mix = group(p, "smuggling.chip_mix")  # chip -> share of smuggled units
+        self.shipped = np.zeros(size)  # units bought and sent this month
+        self.seized = np.zeros(size, dtype=bool)  # whether this month's shipment was seized
+        self.receipts_usd = 0.0  # cumulative grey-market sales
+        self.reseller_receipts_usd = 0.0  # cumulative reseller markups
+        self.delivered_units = 0.0  # cumulative, for the ledger
+        self.seized_units = 0.0  # cumulative, for the ledger
+
+    # --- risk and cost per route --------------------------------------------------------------
+    def detection(self) -> np.ndarray:
+        """Seizure probability of a shipment on each route under the rules in force."""
+        policy = self.model.policy
+        enforced = np.array([policy.enforcement.get(r, 1.0) for r in ROUTES])
+        permit = np.array([
+            policy.transit_permits[r].detection if r in policy.transit_permits else 0.0
+            for r in ROUTES
+        ])
+        escape = (
+            (1.0 - np.minimum(self.base_detection * enforced, 1.0))
+            * (1.0 - permit)
+            * (1.0 - policy.location_detection)
+        )
+        return np.minimum(1.0 - escape, 0.99)
+
+    def unit_cost(self) -> np.ndarray:
+        """Cost of buying and moving one unit, per route (USD)."""
+        p, policy = self.model.params, self.model.policy
+        permit = np.array([
+            policy.transit_permits[r].cost_usd if r in policy.transit_permits else 0.0
+            for r in ROUTES
+        ])
+        buy = self.model.grey_list_price() * (1.0 + p["smuggling.reseller_markup"])
+        return buy + p["smuggling.route_cost_usd"] + permit
+
+    def supply_curve(self, prices: np.ndarray) -> np.ndarray:
+        """Expected units delivered into China at each candidate grey-market price."""
+        q = self.detection()[self.route]
+        cost = self.unit_cost()[self.route]
+        margin = prices[:, None] * (1.0 - q) / cost - 1.0  # (prices, smugglers)
+        share = np.clip(margin / self.markup, 0.0, 1.0)
+        return (share * (self.capacity * self.active * (1.0 - q))).sum(axis=1)
+
+    def plan_shipments(self, price: float) -> float:
+        """Decide this month's shipments at the clearing price; return units to buy."""
+        q = self.detection()[self.route]
+        cost = self.unit_cost()[self.route]
+        margin = price * (1.0 - q) / cost - 1.0
+        self.shipped = np.clip(margin / self.markup, 0.0, 1.0) * self.capacity * self.active
+        return float(self.shipped.sum())
+
+    def run_shipments(self, bought_share: float) -> tuple[float, float]:
+        """Ship what was bought; enforcement seizes some. Return (delivered, seized) units."""
+        self.shipped *= bought_share
+        q = self.detection()[self.route]
+        self.seized = (self.model.rng.random(self.size) < q) & (self.shipped > 0)
+        seized = float(self.shipped[self.seized].sum())
+        delivered = float(self.shipped.sum()) - seized
+        self.delivered_units += delivered
+        self.seized_units += seized
+        return delivered, seized
+
+    def pay_for(self, cost_at_list_usd: float, permit_fees_usd: float) -> None:
+        """Pay vendors (through resellers, who keep a markup) and transit permit fees."""
+        markup = self.model.params["smuggling.reseller_markup"]
+        self.reseller_receipts_usd += cost_at_list_usd * markup
+        self.model.ledger.payment(
+            "smugglers", cost_at_list_usd * (1 + markup) + permit_fees_usd
+        )
+
+    def permit_fees(self) -> float:
+        """Permit costs on this month's shipments (paid to transit governments)."""
+        policy = self.model.policy
+        fee = np.array([
+            policy.transit_permits[r].cost_usd if r in policy.transit_permits else 0.0
+            for r in ROUTES
+        ])
+        return float((self.shipped * fee[self.route]).sum())
+
+    def sell(self, units: float, price: float) -> None:
+        """Receive grey-market payment for delivered units."""
+        self.receipts_usd += units * price
+
+    # --- adaptation ---------------------------------------------------------------------------
+    def adapt(self, price: float) -> None:
+        """Exit after seizures, enter when smuggling pays, move off policed routes."""
+        p, rng = self.model.params, self.model.rng
+        u = rng.random((3, self.size))
+        quit_ = self.seized & (u[0] < p["smuggling.exit_after_seizure"])
+        self.active &= ~quit_
+        route_margin = price * (1.0 - self.detection()) / self.unit_cost() - 1.0
+        own = route_margin[self.route]
+        enter = ~self.active & ~quit_ & (own > self.markup * 0.5) & (u[1] < p["smuggling.entry_rate"])
+        self.active |= enter
+        best = int(np.argmax(route_margin))
+        move = (own < route_margin[best] - 0.05) & (u[2] < p["smuggling.route_switch_rate"])
+        self.route = np.where(move, best, self.route)

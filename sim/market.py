@@ -1,0 +1,434 @@
+"""The monthly market: how Chinese buyers meet demand, and how the channels clear.
+
+Each buyer compares its options - a legal import of each US part, each domestic part, renting
+offshore cloud GPUs, buying through an offshore subsidiary, and the grey market - by effective
+cost per H100-equivalent (price with fees and tariffs, risk, delay, guidance pressure, software
+ecosystem) adjusted for how well the part fits its work (training vs inference, memory). Demand
+splits across options in a CES (logit-in-log-cost) form, so cheaper options win most but not all
+of it. Domestic mandates set a floor under the domestic part.
+
+The grey-market price is the one at which buyers' demand for smuggled chips equals the smugglers'
+expected deliveries. Legal, domestic, cloud and subsidiary channels are rationed by vendors'
+inventory and cloud providers' room to grow; what a buyer does not receive becomes backlog.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.agents.clouds import CLOUD_CHIP
+from sim.catalogue import CHIPS
+from sim.policy import BUYER_CLASSES
+
+if TYPE_CHECKING:
+    from sim.model import ChipTradeModel
+
+LEGAL_CHIPS: tuple[str, ...] = tuple(c for c, chip in CHIPS.items() if chip.is_us)
+DOMESTIC_CHIPS: tuple[str, ...] = tuple(c for c, chip in CHIPS.items() if not chip.is_us)
+#: The part offshore subsidiaries buy (assumption: the H200 generation).
+SUBSIDIARY_CHIP = "H200"
+#: Premium grid on which the grey market is cleared: dense near zero.
+GRID_POINTS = 64
+
+
+@dataclass
+class MonthFlows:
+    """What moved through each channel this month (units unless named otherwise)."""
+
+    legal: float = 0.0
+    domestic: float = 0.0
+    cloud: float = 0.0
+    subsidiary: float = 0.0
+    smuggled: float = 0.0
+    seized: float = 0.0
+    cancelled_orders: float = 0.0
+    grey_premium: float = 0.0
+    new_h100e: dict[str, float] = field(default_factory=dict)
+
+
+class Market:
+    """Channel choice and clearing for all Chinese buyers at once."""
+
+    def __init__(self, model: ChipTradeModel) -> None:
+        self.model = model
+        book = model.book
+        self.options: list[tuple[str, str | None]] = (
+            [("legal", c) for c in LEGAL_CHIPS]
+            + [("domestic", c) for c in DOMESTIC_CHIPS]
+            + [("cloud", CLOUD_CHIP), ("subsidiary", SUBSIDIARY_CHIP), ("grey", None)]
+        )
+        self.k_legal = range(len(LEGAL_CHIPS))
+        self.k_domestic = range(len(LEGAL_CHIPS), len(LEGAL_CHIPS) + len(DOMESTIC_CHIPS))
+        self.k_cloud, self.k_sub, self.k_grey = (len(self.options) - 3, len(self.options) - 2,
+                                                 len(self.options) - 1)
+        self.perf = self._fit(book)
+        self.order_book: dict[tuple[int, str], np.ndarray] = {}
+        self.usual_units = np.zeros((book.n, len(LEGAL_CHIPS)))
+        self.cancelled = 0.0  # licensed orders refused at customs this month (units)
+        top = model.params["smuggling.max_premium"]
+        self.grid = top * np.linspace(0.0, 1.0, GRID_POINTS) ** 2
+
+    # --- static fit ---------------------------------------------------------------------------
+    def _spec(self, chip: str | None) -> tuple[float, float, float]:
+        if chip is not None:
+            c = CHIPS[chip]
+            return c.train_h100e, c.infer_h100e, c.memory_gb
+        mix = self.model.smugglers.mix
+        return tuple(  # type: ignore[return-value]
+            sum(w * getattr(CHIPS[c], a) for c, w in mix.items())
+            for a in ("train_h100e", "infer_h100e", "memory_gb")
+        )
+
+    def _fit(self, book) -> np.ndarray:  # noqa: ANN001
+        """H100e each buyer gets from one unit of each option (training/inference mix, memory)."""
+        specs = np.array([self._spec(chip) for _, chip in self.options])  # (K, 3)
+        w = book.train_weight[:, None]
+        perf = w * specs[None, :, 0] + (1 - w) * specs[None, :, 1]
+        fit = np.minimum(1.0, specs[None, :, 2] / book.memory_need[:, None])
+        return perf * fit ** self.model.params["buyers.memory_preference"]
+
+    # --- prices and availability this month ---------------------------------------------------
+    def _offers(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Unit price to the buyer (K), effective-cost multiplier (n, K), availability (n, K)."""
+        m, p, policy, book = self.model, self.model.params, self.model.policy, self.model.book
+        n, k = book.n, len(self.options)
+        price = np.zeros(k)
+        mult = np.ones((n, k))
+        avail = np.zeros((n, k))
+        cls = book.buyer_class
+        for i, chip in enumerate(LEGAL_CHIPS):
+            list_price = m.vendor_of(chip).list_price(chip)
+            price[i] = list_price * (1 + p["vendors.fee_passthrough"] * policy.fee_rate(chip))
+            rule = policy.licences.get(chip)
+            delay = rule.delay_months if rule else 0
+            mult[:, i] += (p["buyers.guidance_cost"] * policy.guidance_pressure.get(chip, 0.0)
+                           * book.compliance + p["buyers.licence_delay_cost"] * delay)
+            avail[:, i] = self._legal_access(chip, cls)
+        subsidy = 1.0 - 1.0 / policy.subsidy_cost_multiple
+        for i, chip in zip(self.k_domestic, DOMESTIC_CHIPS, strict=True):
+            list_price = m.vendor_of(chip).list_price(chip)
+            price[i] = list_price * (1 - p["vendors.subsidy_price_passthrough"] * subsidy)
+            mult[:, i] = (1 + p["buyers.domestic_ecosystem_penalty"]
+                          + p["vendors.domestic_power_penalty"] * (1 - policy.power_discount))
+            avail[:, i] = 1.0
+        price[self.k_cloud] = m.clouds.rent_per_gpu_month() * p["buyers.useful_life_months"]
+        mult[:, self.k_cloud] += p["buyers.cloud_penalty"]
+        avail[:, self.k_cloud] = book.offshore_access * m.clouds.open_share()
+        price[self.k_sub] = m.vendor_of(SUBSIDIARY_CHIP).list_price(SUBSIDIARY_CHIP)
+        mult[:, self.k_sub] += (p["buyers.subsidiary_overhead"]
+                                + 0.5 * p["buyers.grey_risk_penalty"] * book.risk_aversion)
+        avail[:, self.k_sub] = book.offshore_access * (1 - policy.remote_access_compliance)
+        mult[:, self.k_grey] += p["buyers.grey_risk_penalty"] * book.risk_aversion
+        avail[:, self.k_grey] = 1.0
+        return price, mult, avail
+
+    def _legal_access(self, chip: str, cls: np.ndarray) -> np.ndarray:
+        """Chance each buyer can legally import ``chip`` now (licence and customs)."""
+        policy = self.model.policy
+        launch = CHIPS[chip].available_from
+        if launch is not None and self.model.month < launch:
+            return np.zeros(cls.shape)
+        rule = policy.licences.get(chip)
+        access = np.ones(cls.shape)
+        if rule is not None:
+            capped = rule.cap_units is not None and rule.approved_units >= rule.cap_units
+            access *= 0.0 if capped else rule.approval
+        block = policy.import_blocks.get(chip)
+        if block is not None:
+            allowed = np.isin(cls, [BUYER_CLASSES.index(c) for c in block.allowed])
+            access *= allowed * block.justification_pass
+        return access
+
+    # --- choice -------------------------------------------------------------------------------
+    def _weights(self, price: np.ndarray, mult: np.ndarray, avail: np.ndarray) -> np.ndarray:
+        cost = price[None, :] * mult / np.maximum(self.perf, 1e-9) / 1e4
+        return avail * cost ** -self.model.params["buyers.price_elasticity"]
+
+    def _clear_grey(self, free: np.ndarray, weights: np.ndarray, mult_grey: np.ndarray,
+                    avail_grey: np.ndarray) -> float:
+        """Premium at which buyers' demand for smuggled chips meets smugglers' deliveries."""
+        theta = self.model.params["buyers.price_elasticity"]
+        base = self.model.grey_list_price()
+        prices = base * (1.0 + self.grid)
+        other = weights.sum(axis=1) - weights[:, self.k_grey]
+        perf = np.maximum(self.perf[:, self.k_grey], 1e-9)
+        cost = prices[None, :] * mult_grey[:, None] / perf[:, None] / 1e4
+        g = avail_grey[:, None] * cost ** -theta  # (n, G)
+        share = np.divide(g, other[:, None] + g, out=np.zeros_like(g), where=(other[:, None] + g) > 0)
+        demand = (free[:, None] * share / perf[:, None]).sum(axis=0)
+        supply = self.model.smugglers.supply_curve(prices)
+        excess = demand - supply
+        if excess[0] <= 0:
+            return 0.0
+        above = np.nonzero(excess <= 0)[0]
+        if above.size == 0:
+            return float(self.grid[-1])
+        j = int(above[0])
+        t = excess[j - 1] / (excess[j - 1] - excess[j])
+        return float(self.grid[j - 1] + t * (self.grid[j] - self.grid[j - 1]))
+
+    def _stockpile_units(self, avail: np.ndarray) -> np.ndarray:
+        """Extra legal units buyers order ahead of restrictions they know or hear of."""
+        m, p = self.model, self.model.params
+        extra = np.zeros_like(self.usual_units)
+        for chip, (effective, credence) in m.coming_restrictions().items():
+            if chip not in LEGAL_CHIPS:
+                continue
+            i = LEGAL_CHIPS.index(chip)
+            months_left = max(effective - m.month, 1)
+            extra[:, i] = (credence * p["buyers.stockpile_months"] * self.usual_units[:, i]
+                           / months_left * avail[:, i])
+        return extra
+
+    # --- the month ----------------------------------------------------------------------------
+    def clear(self) -> MonthFlows:
+        """Buyers choose, channels clear, chips ship and money moves. Return the month's flows."""
+        m, p, book = self.model, self.model.params, self.model.book
+        price, mult, avail = self._offers()
+        price[self.k_grey] = m.grey_list_price()  # placeholder until the grey market clears
+        weights = self._weights(price, mult, avail)
+        floor = np.array([m.policy.min_domestic_share(BUYER_CLASSES[c], 1 - w)
+                          for c, w in zip(book.buyer_class, book.train_weight, strict=True)])
+        floor *= book.compliance
+        free = book.demand * (1 - floor)
+        premium = self._clear_grey(free, weights, mult[:, self.k_grey], avail[:, self.k_grey])
+        grey_price = m.grey_list_price() * (1 + premium)
+        price[self.k_grey] = grey_price
+        weights = self._weights(price, mult, avail)
+        total = weights.sum(axis=1, keepdims=True)
+        shares = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
+        h100e = free[:, None] * shares
+        dom = list(self.k_domestic)
+        dom_w = weights[:, dom]
+        dom_share = dom_w / np.maximum(dom_w.sum(axis=1, keepdims=True), 1e-300)
+        h100e[:, dom] += (book.demand * floor)[:, None] * dom_share
+        units = h100e / np.maximum(self.perf, 1e-9)
+        legal = list(self.k_legal)
+        self.usual_units = 0.8 * self.usual_units + 0.2 * units[:, legal]
+        units[:, legal] += self._stockpile_units(avail)
+        units *= self._budget_scale(units, price)[:, None]
+
+        flows = MonthFlows(grey_premium=premium)
+        received = {ch: np.zeros(book.n) for ch in book.received}
+        self._order_legal(units)
+        claims = self._claims(units, grey_price)
+        self._ship_all(claims, units, grey_price, flows, received)
+        for ch, arr in received.items():
+            book.received[ch] = arr
+        flows.new_h100e = {ch: float(arr.sum()) for ch, arr in received.items()}
+        self._collect_rent()
+        return flows
+
+    def _budget_scale(self, units: np.ndarray, price: np.ndarray) -> np.ndarray:
+        """Share of planned purchases each buyer can afford this month."""
+        m, p, book = self.model, self.model.params, self.model.book
+        spend = (units * price[None, :]).sum(axis=1)
+        years = (m.month - m.experiment.start) / 12.0
+        normal = book.base_demand * (1 + p["demand.growth_per_year"]) ** years
+        cap = p["buyers.budget_multiple"] * normal * CHIPS["H100"].list_price_usd
+        return np.minimum(1.0, np.divide(cap, spend, out=np.ones_like(cap), where=spend > 0))
+
+    def _order_legal(self, units: np.ndarray) -> None:
+        """Licence applications for this month's legal orders; granted ones join the order book."""
+        m, policy, book = self.model, self.model.policy, self.model.book
+        for i, chip in enumerate(LEGAL_CHIPS):
+            wanted = units[:, i]
+            if not wanted.any():
+                continue
+            vendor = m.vendor_of(chip)
+            granted = wanted * (self._legal_access_draw(chip) > 0)
+            rule = policy.licences.get(chip)
+            delay = 0
+            if rule is not None:
+                vendor.pay_licence_fees(int(np.count_nonzero(wanted)))
+                delay = rule.delay_months
+                if rule.cap_units is not None:
+                    room = max(rule.cap_units - rule.approved_units, 0.0)
+                    if granted.sum() > room:
+                        granted *= room / granted.sum()
+                rule.approved_units += float(granted.sum())
+            vendor.note_orders(chip, float(granted.sum()))
+            key = (m.month + delay, chip)
+            self.order_book[key] = self.order_book.get(key, 0.0) + granted
+
+    def _legal_access_draw(self, chip: str) -> np.ndarray:
+        """One month's licence and customs decisions, per buyer (1 granted, 0 refused)."""
+        access = self._legal_access(chip, self.model.book.buyer_class)
+        return (self.model.rng.random(access.shape) < access).astype(float)
+
+    def _claims(self, units: np.ndarray, grey_price: float) -> dict[str, dict[str, object]]:
+        """Who wants how many units of each US part this month."""
+        m = self.model
+        claims: dict[str, dict[str, object]] = defaultdict(dict)
+        for chip in m.overseas.chips:
+            claims[chip]["overseas"] = m.overseas.wanted[chip]
+        cloud_req = float(units[:, self.k_cloud].sum())
+        claims[CLOUD_CHIP]["cloud"] = min(cloud_req, m.clouds.expansion_room())
+        claims[SUBSIDIARY_CHIP]["subsidiary"] = units[:, self.k_sub].copy()
+        bought = m.smugglers.plan_shipments(grey_price)
+        for chip, share in m.smugglers.mix.items():
+            claims[chip]["smugglers"] = bought * share
+        for chip in LEGAL_CHIPS:
+            due = self.order_book.pop((m.month, chip), None)
+            if due is not None:
+                claims[chip]["china"] = self._at_customs(chip, due, claims)
+        return claims
+
+    def _at_customs(self, chip: str, due: np.ndarray, claims) -> np.ndarray:  # noqa: ANN001
+        """Orders arriving at a border that has closed since they were placed are cancelled."""
+        block = self.model.policy.import_blocks.get(chip)
+        if block is None:
+            return due
+        cls = self.model.book.buyer_class
+        ok = np.isin(cls, [BUYER_CLASSES.index(c) for c in block.allowed])
+        ok &= self.model.rng.random(due.shape) < block.justification_pass
+        self.cancelled += float(due[~ok].sum())
+        return due * ok
+
+    def _ship_all(self, claims, units, grey_price, flows, received) -> None:  # noqa: ANN001
+        """Vendors allocate their inventory to claims; chips ship, money moves."""
+        m = self.model
+        smuggled_bought: dict[str, float] = {}
+        for chip in LEGAL_CHIPS:
+            if chip in claims:
+                smuggled_bought[chip] = self._ship_us_part(chip, claims[chip], units, flows,
+                                                           received)
+        self._run_smuggling(smuggled_bought, units, grey_price, flows, received)
+        for i, chip in zip(self.k_domestic, DOMESTIC_CHIPS, strict=True):
+            self._ship_domestic(i, chip, units, flows, received)
+        flows.cancelled_orders, self.cancelled = self.cancelled, 0.0
+
+    def _allocate(self, chip: str, claim: dict[str, object]) -> tuple[float, float]:
+        """Shares of non-China and China claims a vendor can serve from inventory."""
+        m = self.model
+        available = m.vendor_of(chip).available(chip)
+        china = float(np.sum(claim.get("china", 0.0)))
+        rest = sum(float(np.sum(v)) for k, v in claim.items() if k != "china")
+        rule = m.policy.licences.get(chip)
+        if rule is not None and rule.us_supply_first:
+            f_rest = min(1.0, available / rest) if rest > 0 else 1.0
+            room = available - rest * f_rest
+            if rule.max_share_of_us is not None:
+                overseas = float(claim.get("overseas", 0.0)) * f_rest  # type: ignore[arg-type]
+                room = min(room, rule.max_share_of_us * overseas)
+            f_china = min(1.0, room / china) if china > 0 else 1.0
+            return f_rest, max(f_china, 0.0)
+        total = china + rest
+        f = min(1.0, available / total) if total > 0 else 1.0
+        return f, f
+
+    def _ship_us_part(self, chip, claim, units, flows, received) -> float:  # noqa: ANN001
+        """Ship one US part to every claimant; return units bought by smugglers."""
+        m, policy, book = self.model, self.model.policy, self.model.book
+        vendor = m.vendor_of(chip)
+        list_price = vendor.list_price(chip)
+        f_rest, f_china = self._allocate(chip, claim)
+        total_orders = sum(float(np.sum(v)) for v in claim.values())
+        vendor.note_orders(chip, total_orders - float(np.sum(claim.get("china", 0.0))))
+
+        def ship(units_: float, destination: str) -> None:
+            vendor.ship(chip, units_)
+            vendor.receive(units_ * list_price)
+            m.ledger.shipment(chip, destination, units_)
+
+        if "overseas" in claim:
+            u = float(claim["overseas"]) * f_rest
+            ship(u, "overseas")
+            m.overseas.take(chip, u, list_price)
+        if "cloud" in claim:
+            u = float(claim["cloud"]) * f_rest
+            ship(u, "cloud")
+            m.clouds.install(u, list_price)
+            req = units[:, self.k_cloud]
+            got = req * (u / req.sum()) if req.sum() > 0 else req * 0
+            book.rented_gpus += got
+            received["cloud"] += got * self.perf[:, self.k_cloud]
+            flows.cloud += u
+        if "subsidiary" in claim:
+            got = claim["subsidiary"] * f_rest
+            u = float(got.sum())
+            ship(u, "subsidiary")
+            m.ledger.payment("china_buyers", u * list_price)
+            book.received_units["subsidiary"] += u
+            received["subsidiary"] += got * self.perf[:, self.k_sub]
+            flows.subsidiary += u
+        if "china" in claim:
+            due = claim["china"]
+            got = due * f_china
+            left = due - got
+            if left.any():  # the vendor could not serve it yet: it waits in the order book
+                key = (m.month + 1, chip)
+                self.order_book[key] = self.order_book.get(key, 0.0) + left
+            u = float(got.sum())
+            fee = policy.fee_rate(chip)
+            buyer_price = list_price * (1 + m.params["vendors.fee_passthrough"] * fee)
+            vendor.ship(chip, u)
+            m.ledger.shipment(chip, "legal", u)
+            vendor.receive(u * buyer_price * (1 - fee))
+            m.us.collect(u * buyer_price * fee)
+            m.ledger.payment("china_buyers", u * buyer_price)
+            book.received_units["legal"] += u
+            received["legal"] += got * self.perf[:, LEGAL_CHIPS.index(chip)]
+            flows.legal += u
+        bought = float(claim.get("smugglers", 0.0)) * f_rest  # type: ignore[arg-type]
+        if bought > 0:
+            vendor.ship(chip, bought)
+            vendor.receive(bought * list_price)
+        return bought
+
+    def _run_smuggling(self, bought, units, grey_price, flows, received) -> None:  # noqa: ANN001
+        """Smugglers ship what they could buy; some is seized; the rest is sold in China."""
+        m, book = self.model, self.model.book
+        s = m.smugglers
+        planned = float(s.shipped.sum())
+        total = sum(bought.values())
+        at_list = sum(u * m.vendor_of(c).list_price(c) for c, u in bought.items())
+        delivered, seized = s.run_shipments(total / planned if planned > 0 else 0.0)
+        fees = s.permit_fees()
+        s.pay_for(at_list, fees)
+        m.transit.collect(fees)
+        for chip, u in bought.items():
+            share = u / total if total > 0 else 0.0
+            m.ledger.shipment(chip, "smuggled", delivered * share)
+            m.ledger.shipment(chip, "seized", seized * share)
+        want = units[:, self.k_grey]
+        got = want * (delivered / want.sum()) if want.sum() > 0 else want * 0
+        s.sell(delivered, grey_price)
+        m.ledger.payment("china_buyers", delivered * grey_price)
+        book.received_units["smuggled"] += delivered
+        received["smuggled"] += got * self.perf[:, self.k_grey]
+        flows.smuggled, flows.seized = delivered, seized
+
+    def _ship_domestic(self, k, chip, units, flows, received) -> None:  # noqa: ANN001
+        """Domestic vendors ship to Chinese buyers; the state pays its subsidy share."""
+        m, p, book = self.model, self.model.params, self.model.book
+        vendor = m.vendor_of(chip)
+        want = units[:, k]
+        asked = float(want.sum())
+        vendor.note_orders(chip, asked)
+        if asked <= 0:
+            return
+        got = want * min(1.0, vendor.available(chip) / asked)
+        u = float(got.sum())
+        list_price = vendor.list_price(chip)
+        subsidy = 1.0 - 1.0 / m.policy.subsidy_cost_multiple
+        buyer_price = list_price * (1 - p["vendors.subsidy_price_passthrough"] * subsidy)
+        vendor.ship(chip, u)
+        vendor.receive(u * list_price)
+        m.ledger.shipment(chip, "domestic", u)
+        m.ledger.payment("china_buyers", u * buyer_price)
+        m.ledger.payment("china_state", u * (list_price - buyer_price))
+        book.received_units["domestic"] += u
+        received["domestic"] += got * self.perf[:, k]
+        flows.domestic += u
+
+    def _collect_rent(self) -> None:
+        """Chinese renters pay this month's rent on every GPU they rent offshore."""
+        m = self.model
+        rent = float(m.book.rented_gpus.sum()) * m.clouds.rent_per_gpu_month()
+        m.clouds.collect_rent(rent)
+        m.ledger.payment("china_buyers", rent)
