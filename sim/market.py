@@ -158,7 +158,8 @@ class Market:
         perf = np.maximum(self.perf[:, self.k_grey], 1e-9)
         cost = prices[None, :] * mult_grey[:, None] / perf[:, None] / 1e4
         g = avail_grey[:, None] * cost ** -theta  # (n, G)
-        share = np.divide(g, other[:, None] + g, out=np.zeros_like(g), where=(other[:, None] + g) > 0)
+        both = other[:, None] + g
+        share = np.divide(g, both, out=np.zeros_like(g), where=both > 0)
         demand = (free[:, None] * share / perf[:, None]).sum(axis=0)
         supply = self.model.smugglers.supply_curve(prices)
         excess = demand - supply
@@ -187,7 +188,7 @@ class Market:
     # --- the month ----------------------------------------------------------------------------
     def clear(self) -> MonthFlows:
         """Buyers choose, channels clear, chips ship and money moves. Return the month's flows."""
-        m, p, book = self.model, self.model.params, self.model.book
+        m, book = self.model, self.model.book
         price, mult, avail = self._offers()
         price[self.k_grey] = m.grey_list_price()  # placeholder until the grey market clears
         weights = self._weights(price, mult, avail)
@@ -234,7 +235,7 @@ class Market:
 
     def _order_legal(self, units: np.ndarray) -> None:
         """Licence applications for this month's legal orders; granted ones join the order book."""
-        m, policy, book = self.model, self.model.policy, self.model.book
+        m, policy = self.model, self.model.policy
         for i, chip in enumerate(LEGAL_CHIPS):
             wanted = units[:, i]
             if not wanted.any():
@@ -291,7 +292,6 @@ class Market:
 
     def _ship_all(self, claims, units, grey_price, flows, received) -> None:  # noqa: ANN001
         """Vendors allocate their inventory to claims; chips ship, money moves."""
-        m = self.model
         smuggled_bought: dict[str, float] = {}
         for chip in LEGAL_CHIPS:
             if chip in claims:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+# ruff: noqa: E501 - the Markdown tables below are long lines by nature
 _HEADER = """\
 # Scenario files: reference
 

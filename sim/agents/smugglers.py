@@ -129,7 +129,8 @@ class SmugglerNetwork(mesa.Agent):
         self.active &= ~quit_
         route_margin = price * (1.0 - self.detection()) / self.unit_cost() - 1.0
         own = route_margin[self.route]
-        enter = ~self.active & ~quit_ & (own > self.markup * 0.5) & (u[1] < p["smuggling.entry_rate"])
+        pays = own > self.markup * 0.5
+        enter = ~self.active & ~quit_ & pays & (u[1] < p["smuggling.entry_rate"])
         self.active |= enter
         best = int(np.argmax(route_margin))
         move = (own < route_margin[best] - 0.05) & (u[2] < p["smuggling.route_switch_rate"])

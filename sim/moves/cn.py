@@ -93,7 +93,9 @@ class DomesticSubsidy(Move):
     name = "cn.domestic_subsidy"
     record = ("M9", "F13")
 
-    cost_multiple: float = Field(ge=1.0, le=20.0, description="state funds output up to this x cost")
+    cost_multiple: float = Field(
+        ge=1.0, le=20.0, description="state funds output up to this x cost"
+    )
     power_discount: Fraction = Field(0.0, description="discount on power for domestic-chip DCs")
 
     def apply(self, policy: PolicyState) -> None:

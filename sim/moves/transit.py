@@ -18,7 +18,9 @@ class PermitRequirement(Move):
     name = "transit.permit_requirement"
     record = ("M4",)
 
-    country: TransitCountry = Field(description=f"transit country, one of: {', '.join(ROUTES[:-1])}")
+    country: TransitCountry = Field(
+        description=f"transit country, one of: {', '.join(ROUTES[:-1])}"
+    )
     detection: Fraction = Field(description="extra probability a shipment is caught")
     cost: NonNegative = Field(0.0, description="extra cost per unit shipped, USD")
 
