@@ -162,11 +162,12 @@ def run_command(path: str, seeds: int | None = None, out: str | None = None,
 
     scenario = load_scenario(path)
     if seeds is not None and not 1 <= seeds <= MAX_SEEDS:
-        raise ScenarioError(f"must be between 1 and {MAX_SEEDS} (got {seeds})", key="--seeds")
+        raise ScenarioError(f"must be between 1 and {MAX_SEEDS} (got {seeds})", file=path,
+                            key="--seeds")
     target = Path(out) if out else Path("results") / scenario.name
     if target.exists() and not force:
         raise ScenarioError(f"{target} exists; use --force to replace it or --out elsewhere",
-                            key="--out")
+                            file=path, key="--out")
     results = run(scenario, seeds=seeds, workers=workers or default_workers())
     folder = results.write(target, force=force)
     n = len(results.seeds)
