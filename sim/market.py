@@ -47,6 +47,8 @@ class MonthFlows:
     seized: float = 0.0
     cancelled_orders: float = 0.0
     grey_premium: float = 0.0
+    grey_sales_usd: float = 0.0
+    legal_by_chip: dict[str, float] = field(default_factory=dict)
     new_h100e: dict[str, float] = field(default_factory=dict)
 
 
@@ -66,7 +68,8 @@ class Market:
         self.k_cloud, self.k_sub, self.k_grey = (len(self.options) - 3, len(self.options) - 2,
                                                  len(self.options) - 1)
         self.perf = self._fit(book)
-        self.order_book: dict[tuple[int, str], np.ndarray] = {}
+        # (due month, chip, cleared under a licence rule) -> units per buyer
+        self.order_book: dict[tuple[int, str, bool], np.ndarray] = {}
         self.usual_units = np.zeros((book.n, len(LEGAL_CHIPS)))
         self.cancelled = 0.0  # licensed orders refused at customs this month (units)
         top = model.params["smuggling.max_premium"]
@@ -172,16 +175,21 @@ class Market:
         t = excess[j - 1] / (excess[j - 1] - excess[j])
         return float(self.grid[j - 1] + t * (self.grid[j] - self.grid[j - 1]))
 
-    def _stockpile_units(self, avail: np.ndarray) -> np.ndarray:
-        """Extra legal units buyers order ahead of restrictions they know or hear of."""
+    def _stockpile_units(self, avail: np.ndarray, now: np.ndarray) -> np.ndarray:
+        """Extra legal units buyers order ahead of restrictions they know or hear of.
+
+        The size is a number of months of the buyer's usual purchases of the chip - or of this
+        month's, for a chip that has only just become available (pent-up orders, FACTS F10).
+        """
         m, p = self.model, self.model.params
+        basis = np.maximum(self.usual_units, now)
         extra = np.zeros_like(self.usual_units)
         for chip, (effective, credence) in m.coming_restrictions().items():
             if chip not in LEGAL_CHIPS:
                 continue
             i = LEGAL_CHIPS.index(chip)
             months_left = max(effective - m.month, 1)
-            extra[:, i] = (credence * p["buyers.stockpile_months"] * self.usual_units[:, i]
+            extra[:, i] = (credence * p["buyers.stockpile_months"] * basis[:, i]
                            / months_left * avail[:, i])
         return extra
 
@@ -210,7 +218,7 @@ class Market:
         units = h100e / np.maximum(self.perf, 1e-9)
         legal = list(self.k_legal)
         self.usual_units = 0.8 * self.usual_units + 0.2 * units[:, legal]
-        units[:, legal] += self._stockpile_units(avail)
+        units[:, legal] += self._stockpile_units(avail, units[:, legal])
         units *= self._budget_scale(units, price)[:, None]
 
         flows = MonthFlows(grey_premium=premium)
@@ -253,8 +261,12 @@ class Market:
                         granted *= room / granted.sum()
                 rule.approved_units += float(granted.sum())
             vendor.note_orders(chip, float(granted.sum()))
-            key = (m.month + delay, chip)
-            self.order_book[key] = self.order_book.get(key, 0.0) + granted
+            self._book(m.month + delay, chip, rule is not None, granted)
+
+    def _book(self, due: int, chip: str, licensed: bool, units: np.ndarray) -> None:
+        """Add orders to the order book."""
+        key = (due, chip, licensed)
+        self.order_book[key] = self.order_book.get(key, 0.0) + units
 
     def _legal_access_draw(self, chip: str) -> np.ndarray:
         """One month's licence and customs decisions, per buyer (1 granted, 0 refused)."""
@@ -274,21 +286,38 @@ class Market:
         for chip, share in m.smugglers.mix.items():
             claims[chip]["smugglers"] = bought * share
         for chip in LEGAL_CHIPS:
-            due = self.order_book.pop((m.month, chip), None)
+            due = self._due(chip)
             if due is not None:
-                claims[chip]["china"] = self._at_customs(chip, due, claims)
+                claims[chip]["china"] = due
         return claims
 
-    def _at_customs(self, chip: str, due: np.ndarray, claims) -> np.ndarray:  # noqa: ANN001
-        """Orders arriving at a border that has closed since they were placed are cancelled."""
-        block = self.model.policy.import_blocks.get(chip)
-        if block is None:
-            return due
-        cls = self.model.book.buyer_class
-        ok = np.isin(cls, [BUYER_CLASSES.index(c) for c in block.allowed])
-        ok &= self.model.rng.random(due.shape) < block.justification_pass
-        self.cancelled += float(due[~ok].sum())
-        return due * ok
+    def _due(self, chip: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """This month's Chinese orders of ``chip`` that may still ship: (licensed, licence-free).
+
+        Orders placed licence-free need a licence if a rule has come in since (the H20 orders
+        stuck by M2); orders arriving at a border that has closed since are refused (M15, F11).
+        Refused orders are cancelled.
+        """
+        m = self.model
+        licensed = self.order_book.pop((m.month, chip, True), None)
+        free = self.order_book.pop((m.month, chip, False), None)
+        if licensed is None and free is None:
+            return None
+        n = m.book.n
+        licensed = np.zeros(n) if licensed is None else licensed
+        free = np.zeros(n) if free is None else free
+        if chip in m.policy.licences and free.any():
+            rule = m.policy.licences[chip]
+            granted = m.rng.random(n) < rule.approval
+            self.cancelled += float(free[~granted].sum())
+            licensed, free = licensed + free * granted, np.zeros(n)
+        block = m.policy.import_blocks.get(chip)
+        if block is not None:
+            ok = np.isin(m.book.buyer_class, [BUYER_CLASSES.index(c) for c in block.allowed])
+            ok &= m.rng.random(n) < block.justification_pass
+            self.cancelled += float(licensed[~ok].sum() + free[~ok].sum())
+            licensed, free = licensed * ok, free * ok
+        return licensed, free
 
     def _ship_all(self, claims, units, grey_price, flows, received) -> None:  # noqa: ANN001
         """Vendors allocate their inventory to claims; chips ship, money moves."""
@@ -306,7 +335,7 @@ class Market:
         """Shares of non-China and China claims a vendor can serve from inventory."""
         m = self.model
         available = m.vendor_of(chip).available(chip)
-        china = float(np.sum(claim.get("china", 0.0)))
+        china = sum(float(a.sum()) for a in claim.get("china", ()))
         rest = sum(float(np.sum(v)) for k, v in claim.items() if k != "china")
         rule = m.policy.licences.get(chip)
         if rule is not None and rule.us_supply_first:
@@ -327,8 +356,7 @@ class Market:
         vendor = m.vendor_of(chip)
         list_price = vendor.list_price(chip)
         f_rest, f_china = self._allocate(chip, claim)
-        total_orders = sum(float(np.sum(v)) for v in claim.values())
-        vendor.note_orders(chip, total_orders - float(np.sum(claim.get("china", 0.0))))
+        vendor.note_orders(chip, sum(float(np.sum(v)) for k, v in claim.items() if k != "china"))
 
         def ship(units_: float, destination: str) -> None:
             vendor.ship(chip, units_)
@@ -357,12 +385,11 @@ class Market:
             received["subsidiary"] += got * self.perf[:, self.k_sub]
             flows.subsidiary += u
         if "china" in claim:
-            due = claim["china"]
-            got = due * f_china
-            left = due - got
-            if left.any():  # the vendor could not serve it yet: it waits in the order book
-                key = (m.month + 1, chip)
-                self.order_book[key] = self.order_book.get(key, 0.0) + left
+            licensed, free = claim["china"]
+            got = (licensed + free) * f_china
+            if f_china < 1.0:  # what the vendor cannot serve yet waits in the order book
+                self._book(m.month + 1, chip, True, licensed * (1 - f_china))
+                self._book(m.month + 1, chip, False, free * (1 - f_china))
             u = float(got.sum())
             fee = policy.fee_rate(chip)
             buyer_price = list_price * (1 + m.params["vendors.fee_passthrough"] * fee)
@@ -374,6 +401,7 @@ class Market:
             book.received_units["legal"] += u
             received["legal"] += got * self.perf[:, LEGAL_CHIPS.index(chip)]
             flows.legal += u
+            flows.legal_by_chip[chip] = flows.legal_by_chip.get(chip, 0.0) + u
         bought = float(claim.get("smugglers", 0.0)) * f_rest  # type: ignore[arg-type]
         if bought > 0:
             vendor.ship(chip, bought)
@@ -402,6 +430,7 @@ class Market:
         book.received_units["smuggled"] += delivered
         received["smuggled"] += got * self.perf[:, self.k_grey]
         flows.smuggled, flows.seized = delivered, seized
+        flows.grey_sales_usd = delivered * grey_price
 
     def _ship_domestic(self, k, chip, units, flows, received) -> None:  # noqa: ANN001
         """Domestic vendors ship to Chinese buyers; the state pays its subsidy share."""

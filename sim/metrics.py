@@ -55,7 +55,19 @@ _BASE: tuple[Metric, ...] = (
            "compute installed by Chinese buyers, H100-equivalents (month end)"),
     Metric("domestic_share", "ratio", "rate",
            "share of this month's new Chinese compute (H100e) that is domestic"),
+    Metric("grey_sales_usd", "USD", "flow", "paid by Chinese buyers to smugglers"),
+    Metric("cancelled_orders_units", "units", "flow",
+           "licensed China orders cancelled at a border closed after they were placed"),
 )
+
+
+def _per_chip() -> tuple[Metric, ...]:
+    from sim.catalogue import CHIPS
+
+    return tuple(
+        Metric(f"legal_export_units_{c}", "units", "flow", f"{c} delivered legally to China")
+        for c, chip in CHIPS.items() if chip.is_us
+    )
 
 
 def _per_vendor() -> tuple[Metric, ...]:
@@ -69,7 +81,7 @@ def _per_vendor() -> tuple[Metric, ...]:
     return tuple(out)
 
 
-METRICS: tuple[Metric, ...] = _BASE + _per_vendor()
+METRICS: tuple[Metric, ...] = _BASE + _per_chip() + _per_vendor()
 METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
 

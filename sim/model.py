@@ -26,7 +26,7 @@ from sim.agents.regulators import Regulator, jurisdiction
 from sim.agents.smugglers import SmugglerNetwork
 from sim.agents.vendors import Vendor
 from sim.ledger import Ledger
-from sim.market import Market, MonthFlows
+from sim.market import LEGAL_CHIPS, Market, MonthFlows
 from sim.metrics import MODEL_METRICS, US_VENDORS, VENDORS
 from sim.parameters import draw
 from sim.policy import PolicyState
@@ -188,7 +188,11 @@ class ChipTradeModel(mesa.Model):
             "grey_premium": f.grey_premium,
             "china_compute_h100e": self.china_compute_h100e(),
             "domestic_share": f.new_h100e.get("domestic", 0.0) / new if new > 0 else 0.0,
-        } | {f"vendor_revenue_usd_{v}": r for v, r in revenue.items()}
+            "grey_sales_usd": f.grey_sales_usd,
+            "cancelled_orders_units": f.cancelled_orders,
+        } | {f"vendor_revenue_usd_{v}": r for v, r in revenue.items()} | {
+            f"legal_export_units_{c}": f.legal_by_chip.get(c, 0.0) for c in LEGAL_CHIPS
+        }
         return [values[name] for name in MODEL_METRICS]
 
     # --- conservation -------------------------------------------------------------------------
