@@ -292,7 +292,7 @@ class Market:
         return claims
 
     def _due(self, chip: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """This month's Chinese orders of ``chip`` that may still ship: (licensed, licence-free).
+        """Chinese orders of ``chip`` that may still ship: (licensed, licence-free).
 
         Orders placed licence-free need a licence if a rule has come in since (the H20 orders
         stuck by M2); orders arriving at a border that has closed since are refused (M15, F11).
