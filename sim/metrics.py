@@ -64,9 +64,13 @@ _BASE: tuple[Metric, ...] = (
 def _per_chip() -> tuple[Metric, ...]:
     from sim.catalogue import CHIPS
 
+    us = [c for c, chip in CHIPS.items() if chip.is_us]
     return tuple(
         Metric(f"legal_export_units_{c}", "units", "flow", f"{c} delivered legally to China")
-        for c, chip in CHIPS.items() if chip.is_us
+        for c in us
+    ) + tuple(
+        Metric(f"production_units_{c}", "units", "flow", f"{c} finished by its vendor")
+        for c in us
     )
 
 

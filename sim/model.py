@@ -192,7 +192,7 @@ class ChipTradeModel(mesa.Model):
             "cancelled_orders_units": f.cancelled_orders,
         } | {f"vendor_revenue_usd_{v}": r for v, r in revenue.items()} | {
             f"legal_export_units_{c}": f.legal_by_chip.get(c, 0.0) for c in LEGAL_CHIPS
-        }
+        } | {f"production_units_{c}": self.vendor_of(c).finished[c] for c in LEGAL_CHIPS}
         return [values[name] for name in MODEL_METRICS]
 
     # --- conservation -------------------------------------------------------------------------

@@ -42,6 +42,7 @@ class Vendor(mesa.Agent):
         self.pipeline = {c: deque([self.expected_orders[c]] * self.lead) for c in self.chips}
         self.produced = dict.fromkeys(self.chips, 0.0)
         self.orders_this_month = dict.fromkeys(self.chips, 0.0)
+        self.finished = dict.fromkeys(self.chips, 0.0)  # units finished this month
         self.revenue_usd = 0.0  # this month
         self.revenue_total_usd = 0.0
         self.writedown_usd = 0.0  # this month
@@ -66,6 +67,7 @@ class Vendor(mesa.Agent):
             self.inventory[c] += arriving
             self.book_units[c] += arriving
             self.produced[c] += arriving
+            self.finished[c] = arriving
             self.orders_this_month[c] = 0.0
 
     def available(self, chip: str) -> float:

@@ -1,0 +1,50 @@
+"""Docs generated from the code must match the code: regenerate them when this fails."""
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from sim.reference import scenario_reference
+from sim.schema import scenario_schema
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml"))
+
+
+def test_scenario_reference_is_current():
+    text = (DOCS / "scenarios.md").read_text(encoding="utf-8")
+    assert text == scenario_reference(), "run: python -m sim.reference > docs/scenarios.md"
+
+
+def test_json_schema_is_current():
+    on_disk = json.loads((DOCS / "scenario.schema.json").read_text(encoding="utf-8"))
+    assert on_disk == scenario_schema(), "run: python -m sim.schema > docs/scenario.schema.json"
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
+def test_shipped_scenarios_match_the_schema(path):
+    jsonschema.validate(yaml.safe_load(path.read_text()), scenario_schema())
+
+
+def test_schema_flags_a_typo_an_editor_should_underline():
+    doc = {"name": "x", "period": {"start": "2024-01", "end": "2024-12"},
+           "events": [{"date": "2024-06", "move": "us.tariff", "chips": ["H20"], "rat": 0.2}]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, scenario_schema())
+
+
+def test_every_default_names_its_source():
+    from sim.parameters import DEFAULTS
+
+    for spec in DEFAULTS.values():
+        assert "FACTS" in spec.source or "assumption" in spec.source or "calibrated" in \
+            spec.source, spec.name
+    text = (Path(__file__).resolve().parents[1] / "sim" / "data" / "chips.yaml").read_text()
+    for line in text.splitlines():
+        if ":" in line and line.startswith("  ") and any(ch.isdigit() for ch in line.split(":")[1]):
+            if "available_from" in line:
+                continue
+            assert "#" in line, f"chips.yaml value without a source: {line.strip()}"
