@@ -107,7 +107,7 @@ class Market:
             list_price = m.vendor_of(chip).list_price(chip)
             price[i] = list_price * (1 + p["vendors.fee_passthrough"] * policy.fee_rate(chip))
             rule = policy.licences.get(chip)
-            delay = rule.delay_months if rule else 0
+            delay = (rule.delay_months if rule else 0) + self._queue_months(chip)
             mult[:, i] += (p["buyers.guidance_cost"] * policy.guidance_pressure.get(chip, 0.0)
                            * book.compliance + p["buyers.licence_delay_cost"] * delay)
             avail[:, i] = self._legal_access(chip, cls)
@@ -128,6 +128,15 @@ class Market:
         mult[:, self.k_grey] += p["buyers.grey_risk_penalty"] * book.risk_aversion
         avail[:, self.k_grey] = 1.0
         return price, mult, avail
+
+    def _queue_months(self, chip: str) -> float:
+        """Months a new order would wait behind the orders already queued for ``chip``."""
+        queued = sum(float(u.sum()) for (_, c, _), u in self.order_book.items() if c == chip)
+        if queued <= 0:
+            return 0.0
+        vendor = self.model.vendor_of(chip)
+        rate = vendor.capacity[chip] * self.model.policy.capacity_multiplier.get(chip, 1.0)
+        return queued / max(rate, 1.0)
 
     def _legal_access(self, chip: str, cls: np.ndarray) -> np.ndarray:
         """Chance each buyer can legally import ``chip`` now (licence and customs)."""
@@ -261,6 +270,7 @@ class Market:
                         granted *= room / granted.sum()
                 rule.approved_units += float(granted.sum())
             vendor.note_orders(chip, float(granted.sum()))
+            m.book.on_order += granted * self.perf[:, i]
             self._book(m.month + delay, chip, rule is not None, granted)
 
     def _book(self, due: int, chip: str, licensed: bool, units: np.ndarray) -> None:
@@ -309,15 +319,23 @@ class Market:
         if chip in m.policy.licences and free.any():
             rule = m.policy.licences[chip]
             granted = m.rng.random(n) < rule.approval
-            self.cancelled += float(free[~granted].sum())
+            self._cancel(chip, free * ~granted)
             licensed, free = licensed + free * granted, np.zeros(n)
         block = m.policy.import_blocks.get(chip)
         if block is not None:
             ok = np.isin(m.book.buyer_class, [BUYER_CLASSES.index(c) for c in block.allowed])
             ok &= m.rng.random(n) < block.justification_pass
-            self.cancelled += float(licensed[~ok].sum() + free[~ok].sum())
+            self._cancel(chip, (licensed + free) * ~ok)
             licensed, free = licensed * ok, free * ok
         return licensed, free
+
+    def _cancel(self, chip: str, units: np.ndarray) -> None:
+        """Cancel waiting orders: the buyers' need goes back to their backlog."""
+        h100e = units * self.perf[:, LEGAL_CHIPS.index(chip)]
+        book = self.model.book
+        book.on_order -= h100e
+        book.backlog += self.model.params["demand.backlog_carry"] * h100e
+        self.cancelled += float(units.sum())
 
     def _ship_all(self, claims, units, grey_price, flows, received) -> None:  # noqa: ANN001
         """Vendors allocate their inventory to claims; chips ship, money moves."""
@@ -400,6 +418,7 @@ class Market:
             m.ledger.payment("china_buyers", u * buyer_price)
             book.received_units["legal"] += u
             received["legal"] += got * self.perf[:, LEGAL_CHIPS.index(chip)]
+            book.on_order -= got * self.perf[:, LEGAL_CHIPS.index(chip)]
             flows.legal += u
             flows.legal_by_chip[chip] = flows.legal_by_chip.get(chip, 0.0) + u
         bought = float(claim.get("smugglers", 0.0)) * f_rest  # type: ignore[arg-type]

@@ -60,7 +60,8 @@ class BuyerBook:
         self.compliance = per_class("buyers.compliance")
         self.offshore_access = per_class("buyers.offshore_access")
         self.demand = np.zeros(n)  # H100e wanted this month (after backlog and drawdown)
-        self.backlog = np.zeros(n)  # H100e wanted but not received, carried over
+        self.backlog = np.zeros(n)  # H100e wanted but not received nor on order, carried over
+        self.on_order = np.zeros(n)  # H100e ordered legally and waiting in the order book
         self.stockpile = np.zeros(n)  # H100e bought ahead of need, not yet drawn down
         self.owned = np.zeros(n)  # H100e installed and owned (in China or at a subsidiary)
         self.rented_gpus = np.zeros(n)  # GPUs rented in offshore clouds
@@ -98,10 +99,15 @@ class BuyerGroup(mesa.Agent):
         b.backlog[r] = 0.0
 
     def settle(self) -> None:
-        """Book what arrived: surplus over need goes to the stockpile, shortfall to backlog."""
+        """Book what arrived: surplus over need goes to the stockpile, shortfall to backlog.
+
+        Orders still waiting in the order book count towards the need (they are not ordered
+        again); if they are cancelled later, the market returns them to the backlog.
+        """
         p, b, r = self.model.params, self.book, self.rows
         got = sum(b.received[ch][r] for ch in CHANNELS)
         b.stockpile[r] += np.maximum(got - b.demand[r], 0.0)
-        b.backlog[r] += p["demand.backlog_carry"] * np.maximum(b.demand[r] - got, 0.0)
+        short = np.maximum(b.demand[r] - got - b.on_order[r], 0.0)
+        b.backlog[r] += p["demand.backlog_carry"] * short
         owned = sum(b.received[ch][r] for ch in CHANNELS if ch != "cloud")
         b.owned[r] += owned

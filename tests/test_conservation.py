@@ -1,0 +1,139 @@
+"""Chips and money are conserved in every month (SPEC §2, §7), and the check can catch a leak.
+
+Every chip produced is in a vendor's inventory, delivered through exactly one channel, or seized;
+every dollar a buyer pays reaches a vendor, a government or an intermediary.
+:meth:`sim.ledger.Ledger.check` compares the payers' side with the payees' side.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import TIMELINE, make, run_model
+
+from sim.ledger import ConservationError
+from sim.model import ChipTradeModel
+from sim.moves import MOVES
+from sim.replication import replication_seed
+from sim.scenario import load_counterfactual, load_scenario
+
+SEEDS = (0, 1, 2)
+
+#: One event of every move, so conservation is checked with every rule in force.
+EVERY_MOVE: tuple[dict, ...] = (
+    {"date": "2024-03", "move": "us.licence_requirement", "chips": ["H20"], "approval": 0.5,
+     "delay_months": 1, "cap_units": 200000},
+    {"date": "2024-03", "move": "us.revenue_share", "chips": ["H20", "MI308"], "share": 0.15},
+    {"date": "2024-04", "move": "us.tariff", "chips": ["MI308", "SV1"], "rate": 0.25},
+    {"date": "2024-04", "move": "us.enforcement", "intensity": 2.0, "routes": ["malaysia"]},
+    {"date": "2024-05", "move": "us.remote_access_rule", "compliance": 0.5},
+    {"date": "2024-05", "move": "us.location_verification", "detection": 0.2},
+    {"date": "2024-06", "move": "cn.import_block", "chips": ["MI308"],
+     "allowed": ["research_labs", "big_tech"], "justification_pass": 0.5},
+    {"date": "2024-06", "move": "cn.purchase_guidance", "chips": ["H20"], "pressure": 0.5},
+    {"date": "2024-07", "move": "cn.domestic_mandate", "share": 0.5, "applies_to": "inference"},
+    {"date": "2024-07", "move": "cn.domestic_subsidy", "cost_multiple": 3.0,
+     "power_discount": 0.3},
+    {"date": "2024-08", "move": "transit.permit_requirement", "country": "malaysia",
+     "detection": 0.3, "cost": 500},
+    {"date": "2024-08", "move": "supply.shock", "component": "hbm", "price_change": 0.2,
+     "capacity_change": -0.3, "chips": ["H200", "H20"]},
+    {"date": "2024-09", "move": "trade.truce"},
+    {"date": "2024-10", "move": "us.licence_requirement", "chips": ["H200"], "approval": 0.8,
+     "delay_months": 2, "us_supply_first": True, "max_share_of_us": 0.5},
+    {"date": "2024-11", "move": "cn.import_block", "chips": ["H20"]},
+)
+
+
+def checked_run(scenario, seed) -> ChipTradeModel:  # noqa: ANN001
+    """Run with the model's own per-month check on, and check again after every step."""
+    return run_model(scenario, seed, lambda model: model.ledger.check(model),
+                     check_conservation=True)
+
+
+def test_every_move_is_in_the_conservation_scenario():
+    assert {event["move"] for event in EVERY_MOVE} == set(MOVES)
+
+
+@pytest.mark.parametrize("index", SEEDS)
+def test_timeline_conserves_chips_and_money_every_month(index):
+    scenario = load_scenario(TIMELINE)
+    model = checked_run(scenario, replication_seed(scenario.seed, index))
+    assert model.month == scenario.end + 1  # ran the whole period
+    assert len(model.regulators["us"].applied) > 0  # the timeline's moves took effect
+
+
+@pytest.mark.parametrize("index", SEEDS)
+def test_timeline_counterfactual_conserves_chips_and_money_every_month(index):
+    scenario = load_scenario(TIMELINE)
+    checked_run(load_counterfactual(scenario), replication_seed(scenario.seed, index))
+
+
+@pytest.mark.parametrize("seed", (0, 1))
+def test_every_move_conserves_chips_and_money_every_month(seed):
+    checked_run(make(events=EVERY_MOVE), seed)
+
+
+def test_runner_checks_conservation_in_every_replication():
+    from sim import runner
+
+    results = runner.run(TIMELINE, seeds=2, check_conservation=True)
+    assert results.failures == {}
+
+
+# --- the check is not vacuous ------------------------------------------------------------------
+
+
+def running_model(months: int = 4) -> ChipTradeModel:
+    """A model some months into the shipped timeline, balanced so far."""
+    scenario = load_scenario(TIMELINE)
+    model = ChipTradeModel(scenario, seed=replication_seed(scenario.seed, 0))
+    for _ in range(months + int(model.params["model.burn_in_months"])):
+        model.step()
+    model.ledger.check(model)
+    return model
+
+
+def test_check_fails_when_chips_appear_in_a_vendor_inventory():
+    model = running_model()
+    nvidia = model.vendor_of("H100")
+    nvidia.inventory["H100"] += 100.0
+    with pytest.raises(ConservationError, match="H100"):
+        model.ledger.check(model)
+
+
+def test_check_fails_when_chips_vanish_from_a_vendor_inventory():
+    model = running_model()
+    model.vendor_of("MI308").inventory["MI308"] -= 1.0
+    with pytest.raises(ConservationError, match="MI308"):
+        model.ledger.check(model)
+
+
+def test_check_fails_when_a_receiver_books_chips_nobody_shipped():
+    model = running_model()
+    model.smugglers.delivered_units += 10.0
+    with pytest.raises(ConservationError, match="smuggled"):
+        model.ledger.check(model)
+
+
+def test_check_fails_on_a_payment_nobody_received():
+    model = running_model()
+    model.ledger.payment("china_buyers", 1.0e6)
+    with pytest.raises(ConservationError, match="money"):
+        model.ledger.check(model)
+
+
+def test_check_fails_on_money_received_but_never_paid():
+    model = running_model()
+    model.vendor_of("H20").receive(5.0e5)
+    with pytest.raises(ConservationError, match="money"):
+        model.ledger.check(model)
+
+
+def test_step_raises_when_the_books_are_corrupted_and_checking_is_on():
+    scenario = load_scenario(TIMELINE)
+    model = ChipTradeModel(scenario, seed=replication_seed(scenario.seed, 0),
+                           check_conservation=True)
+    model.step()
+    model.ledger.payment("clouds", 2.5e6)  # a fake payment, booked by no payee
+    with pytest.raises(ConservationError):
+        model.step()
