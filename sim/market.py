@@ -168,8 +168,9 @@ class Market:
         prices = base * (1.0 + self.grid)
         other = weights.sum(axis=1) - weights[:, self.k_grey]
         perf = np.maximum(self.perf[:, self.k_grey], 1e-9)
-        cost = prices[None, :] * mult_grey[:, None] / perf[:, None] / 1e4
-        g = avail_grey[:, None] * cost ** -theta  # (n, G)
+        # (price x mult / perf)^-theta splits into a buyer part and a price part: no (n, G) power
+        buyer = avail_grey * (mult_grey / perf) ** -theta
+        g = buyer[:, None] * ((prices / 1e4) ** -theta)[None, :]  # (n, G)
         both = other[:, None] + g
         share = np.divide(g, both, out=np.zeros_like(g), where=both > 0)
         demand = (free[:, None] * share / perf[:, None]).sum(axis=0)
@@ -209,9 +210,8 @@ class Market:
         price, mult, avail = self._offers()
         price[self.k_grey] = m.grey_list_price()  # placeholder until the grey market clears
         weights = self._weights(price, mult, avail)
-        floor = np.array([m.policy.min_domestic_share(BUYER_CLASSES[c], 1 - w)
-                          for c, w in zip(book.buyer_class, book.train_weight, strict=True)])
-        floor *= book.compliance
+        state = book.buyer_class == BUYER_CLASSES.index("state_dcs")
+        floor = m.policy.min_domestic_share(state, 1 - book.train_weight) * book.compliance
         free = book.demand * (1 - floor)
         premium = self._clear_grey(free, weights, mult[:, self.k_grey], avail[:, self.k_grey])
         grey_price = m.grey_list_price() * (1 + premium)

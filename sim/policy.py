@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 #: Buyer classes as named in scenario files.
 BUYER_CLASSES: tuple[str, ...] = ("big_tech", "small_firms", "research_labs", "state_dcs")
 #: Smuggling routes (transit countries).
@@ -76,14 +78,20 @@ class PolicyState:
         """US government take on a China sale of ``chip``: revenue share plus tariff."""
         return self.revenue_share.get(chip, 0.0) + self.tariff.get(chip, 0.0)
 
-    def min_domestic_share(self, buyer_class: str, inference_weight: float) -> float:
-        """Smallest domestic share of new compute the mandates in force require of a buyer."""
-        best = 0.0
+    def min_domestic_share(self, state_funded: np.ndarray, inference_weight: np.ndarray
+                           ) -> np.ndarray:
+        """Smallest domestic share of new compute the mandates in force require of each buyer.
+
+        Args:
+            state_funded: per buyer, whether it is a state-funded / public data centre.
+            inference_weight: per buyer, the inference share of its compute demand.
+        """
+        best = np.zeros(np.shape(inference_weight))
         for m in self.mandates:
             if m.applies_to == "all":
-                best = max(best, m.share)
+                best = np.maximum(best, m.share)
             elif m.applies_to == "inference":
-                best = max(best, m.share * inference_weight)
-            elif m.applies_to in ("state_funded", "public_dc") and buyer_class == "state_dcs":
-                best = max(best, m.share)
+                best = np.maximum(best, m.share * inference_weight)
+            else:  # state_funded, public_dc
+                best = np.maximum(best, np.where(state_funded, m.share, 0.0))
         return best
