@@ -123,7 +123,8 @@ class Market:
         avail[:, self.k_cloud] = book.offshore_access * m.clouds.open_share()
         price[self.k_sub] = m.vendor_of(SUBSIDIARY_CHIP).list_price(SUBSIDIARY_CHIP)
         mult[:, self.k_sub] += (p["buyers.subsidiary_overhead"]
-                                + 0.5 * p["buyers.grey_risk_penalty"] * book.risk_aversion)
+                                + p["buyers.subsidiary_risk_share"] * p["buyers.grey_risk_penalty"]
+                                * book.risk_aversion)
         avail[:, self.k_sub] = book.offshore_access * (1 - policy.remote_access_compliance)
         mult[:, self.k_grey] += p["buyers.grey_risk_penalty"] * book.risk_aversion
         avail[:, self.k_grey] = 1.0
@@ -226,7 +227,8 @@ class Market:
         h100e[:, dom] += (book.demand * floor)[:, None] * dom_share
         units = h100e / np.maximum(self.perf, 1e-9)
         legal = list(self.k_legal)
-        self.usual_units = 0.8 * self.usual_units + 0.2 * units[:, legal]
+        w = m.params["buyers.usual_purchase_weight"]
+        self.usual_units = (1 - w) * self.usual_units + w * units[:, legal]
         units[:, legal] += self._stockpile_units(avail, units[:, legal])
         units *= self._budget_scale(units, price)[:, None]
 

@@ -27,33 +27,37 @@ from sim.agents.smugglers import SmugglerNetwork
 from sim.agents.vendors import Vendor
 from sim.ledger import Ledger
 from sim.market import LEGAL_CHIPS, Market, MonthFlows
+from sim.mesa_compat import MonthlyRecords, mesa_scenario, resolve_scenario
 from sim.metrics import MODEL_METRICS, US_VENDORS, VENDORS
-from sim.parameters import draw
+from sim.parameters import draw, group
 from sim.policy import PolicyState
 
 if TYPE_CHECKING:
+    from os import PathLike
+
     from sim.scenario import Scenario
 
-#: Members per cohort when the scenario's population gives only the small-buyer total.
-COHORT_SIZES = {"research_labs": 20, "state_dcs": 30}
 
 
 class ChipTradeModel(mesa.Model):
     """Vendors, Chinese and overseas buyers, clouds, smugglers and regulators, month by month.
 
     Args:
-        scenario: the experiment (period, population, parameters, policy, events).
-        seed: the replication's seed; the same seed gives the same run, bit for bit.
+        scenario: the experiment (period, population, parameters, policy, events), or the path
+            of a scenario file; None runs ``scenarios/baseline.yaml`` (see sim/mesa_compat.py).
+        seed: the replication's seed; the same seed gives the same run, bit for bit (None:
+            fresh entropy, as Mesa's ``batch_run`` passes by default).
         check_conservation: assert conservation of chips and money after every month.
     """
 
     def __init__(
         self,
-        scenario: Scenario,
+        scenario: Scenario | str | PathLike[str] | None = None,
         *,
-        seed: int | np.random.SeedSequence = 0,
+        seed: int | np.random.SeedSequence | None = 0,
         check_conservation: bool = False,
     ) -> None:
+        scenario = resolve_scenario(scenario)  # Mesa-style keywords: a path; None: the baseline
         seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         super().__init__(rng=np.random.default_rng(seq))
         self.experiment = scenario  # Mesa reserves model.scenario for its own Scenario type
@@ -71,6 +75,9 @@ class ChipTradeModel(mesa.Model):
         self.flows = MonthFlows()
         self.records = np.zeros((len(scenario.months), len(MODEL_METRICS)))
         self._row = 0
+        # Mesa's generic tools (batch_run, SolaraViz): see sim/mesa_compat.py
+        self.scenario = mesa_scenario(scenario)
+        self.datacollector = MonthlyRecords(self)
 
     # --- construction -------------------------------------------------------------------------
     def _create_agents(self) -> None:
@@ -82,7 +89,8 @@ class ChipTradeModel(mesa.Model):
         self.us, self.transit = self.regulators["us"], self.regulators["transit"]
         self.vendors = [Vendor(self, name) for name in VENDORS]
         self._vendor_of = {c: v for v in self.vendors for c in v.chips}
-        sizes = dict.fromkeys(BIG_TECH, 1) | COHORT_SIZES | {"small_firms": pop["small_buyers"]}
+        cohorts = {c: int(n) for c, n in group(self.params, "buyers.cohort_size").items()}
+        sizes = dict.fromkeys(BIG_TECH, 1) | cohorts | {"small_firms": pop["small_buyers"]}
         self.book = BuyerBook(sizes, self.params, self.rng)
         self.buyers = [BuyerGroup(self, g, self.book) for g in (*BIG_TECH, *COHORTS)]
         self.overseas = OverseasBuyers(self)
@@ -146,6 +154,7 @@ class ChipTradeModel(mesa.Model):
         if self.month >= self.experiment.start:
             self.records[self._row] = self._measure()
             self._row += 1
+            self.datacollector.collect(self)
         self.month += 1
         self.running = self.month <= self.experiment.end
 

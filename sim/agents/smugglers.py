@@ -23,6 +23,11 @@ if TYPE_CHECKING:
     from sim.model import ChipTradeModel
 
 
+def _mean_one(rng: np.random.Generator, sigma: float, size: int) -> np.ndarray:
+    """Log-normal draws with mean 1: heterogeneity that keeps the parameter as the mean."""
+    return rng.lognormal(-0.5 * sigma**2, sigma, size)
+
+
 class SmugglerNetwork(mesa.Agent):
     """All smugglers, as arrays indexed by smuggler."""
 
@@ -33,8 +38,10 @@ class SmugglerNetwork(mesa.Agent):
         p, rng = model.params, model.rng
         self.size = size
         self.route = rng.integers(0, len(ROUTES), size)
-        self.capacity = p["smuggling.capacity_units"] * rng.lognormal(-0.125, 0.5, size)
-        self.markup = np.maximum(p["smuggling.markup"] * rng.lognormal(-0.045, 0.3, size), 0.01)
+        capacity_spread = _mean_one(rng, p["smuggling.capacity_sigma"], size)
+        self.capacity = p["smuggling.capacity_units"] * capacity_spread
+        markup = p["smuggling.markup"] * _mean_one(rng, p["smuggling.markup_sigma"], size)
+        self.markup = np.maximum(markup, 1e-6)  # numerical guard: margins are divided by it
         self.active = rng.random(size) < p["smuggling.initial_active_share"]
         base = group(p, "smuggling.base_detection")
         self.base_detection = np.array([base[r] for r in ROUTES])
@@ -129,9 +136,10 @@ class SmugglerNetwork(mesa.Agent):
         self.active &= ~quit_
         route_margin = price * (1.0 - self.detection()) / self.unit_cost() - 1.0
         own = route_margin[self.route]
-        pays = own > self.markup * 0.5
+        pays = own > self.markup * p["smuggling.entry_margin"]
         enter = ~self.active & ~quit_ & pays & (u[1] < p["smuggling.entry_rate"])
         self.active |= enter
         best = int(np.argmax(route_margin))
-        move = (own < route_margin[best] - 0.05) & (u[2] < p["smuggling.route_switch_rate"])
+        better = own < route_margin[best] - p["smuggling.switch_margin"]
+        move = better & (u[2] < p["smuggling.route_switch_rate"])
         self.route = np.where(move, best, self.route)
