@@ -14,12 +14,14 @@ after inheritance; its hash identifies the experiment in results manifests.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import difflib
 import hashlib
 import json
 import math
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +33,15 @@ from sim.errors import ScenarioError
 from sim.months import format_month, parse_month
 from sim.moves import MOVES, Move
 from sim.parameters import DEFAULTS, Distribution
-from sim.yamlsafe import Document, KeyPath, format_path, read_yaml
+from sim.yamlsafe import (
+    MAX_DEPTH,
+    SURROGATE,
+    Document,
+    ExponentFloat,
+    KeyPath,
+    format_path,
+    read_yaml,
+)
 
 #: The default counterfactual: the same scenario with its events removed.
 NO_EVENTS = "no-events"
@@ -47,6 +57,8 @@ POPULATION_LIMITS: dict[str, int] = {
     "small_buyers": 2_000_000, "smugglers": 2_000_000, "cloud_providers": 10_000,
 }
 DEFAULT_SEEDS = 20
+#: Largest magnitude of a whole number in a scenario (beyond it, it is no longer a float).
+_LARGEST = int(sys.float_info.max)
 MAX_SEEDS = 100_000
 MAX_SEED = 2**63 - 1
 MAX_MONTHS = 600
@@ -309,8 +321,10 @@ def _forget(origins: dict[KeyPath, _Origin], prefix: KeyPath) -> None:
 
 
 def _load_file(path: Path, label: str, counterfactuals: tuple[Path, ...]) -> Scenario:
-    absolute = path.resolve()
     doc = read_yaml(path, label=label)
+    absolute = _resolve(path)
+    if absolute is None:
+        raise ScenarioError("not a usable file path", file=label)
     origin = _Origin(doc, absolute.parent, os.path.dirname(label))
     tree = _tree(origin, chain=((absolute, label),))
     return _build(tree, path, counterfactuals=(*counterfactuals, absolute), load_cf=True)
@@ -319,59 +333,83 @@ def _load_file(path: Path, label: str, counterfactuals: tuple[Path, ...]) -> Sce
 def _from_dict(doc: Mapping[str, Any], file: str, *, load_counterfactual: bool) -> Scenario:
     if not isinstance(doc, Mapping):
         raise ScenarioError(f"a scenario must be a mapping of keys (got {_kind(doc)})", file=file)
-    data = _plain(dict(doc), (), file)
+    data = _plain(doc, (), file, depth=0, active=set())
     is_file = not file.startswith("<")
-    folder = Path(file).resolve().parent if is_file else Path.cwd()
+    absolute = _resolve(Path(file)) if is_file else None
+    if is_file and absolute is None:
+        raise ScenarioError("not a usable file path", file=file)
+    folder = absolute.parent if absolute is not None else Path.cwd()
     origin = _Origin(Document(data=data, lines={}, file=file), folder,
                      os.path.dirname(file) if is_file else "")
-    chain = ((Path(file).resolve(), file),) if is_file else ()
+    chain = ((absolute, file),) if absolute is not None else ()
     tree = _tree(origin, chain=chain)
-    counterfactuals = (Path(file).resolve(),) if is_file else ()
+    counterfactuals = (absolute,) if absolute is not None else ()
     return _build(tree, Path(file) if is_file else None, counterfactuals=counterfactuals,
                   load_cf=load_counterfactual)
 
 
-def _plain(value: Any, path: KeyPath, file: str) -> Any:
-    """Check (and convert) notebook-built data to what a YAML file could hold."""
-    if isinstance(value, Mapping):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ScenarioError(f"keys must be text (got {key!r})", file=file,
-                                    key=format_path(path) or None)
-            out[key] = _plain(item, (*path, key), file)
-        return out
-    if isinstance(value, list | tuple):
-        return [_plain(item, (*path, i), file) for i, item in enumerate(value)]
+def _plain(value: Any, path: KeyPath, file: str, depth: int, active: set[int]) -> Any:
+    """Check (and convert) notebook-built data to what a YAML file could hold.
+
+    Numpy scalars become Python numbers; dates stay dates; containers that contain themselves
+    or nest deeper than a YAML file may are refused, as is anything else.
+    """
+    where = format_path(path) or None
+    if isinstance(value, Mapping | list | tuple):
+        if depth > MAX_DEPTH:
+            raise ScenarioError(f"nested too deeply (at most {MAX_DEPTH} levels)", file=file,
+                                key=where)
+        if id(value) in active:
+            raise ScenarioError("contains itself", file=file, key=where)
+        active.add(id(value))
+        try:
+            if isinstance(value, Mapping):
+                out = {}
+                for key, item in value.items():
+                    if not isinstance(key, str):
+                        raise ScenarioError(f"keys must be text (got {_show(key)})", file=file,
+                                            key=where)
+                    out[key] = _plain(item, (*path, key), file, depth + 1, active)
+                return out
+            return [_plain(item, (*path, i), file, depth + 1, active)
+                    for i, item in enumerate(value)]
+        finally:
+            active.discard(id(value))
     if isinstance(value, Distribution):
         return value.to_yaml()
     if isinstance(value, Move):
         return _dump_move(value)
-    if value is None or isinstance(value, str | int | float) or hasattr(value, "month"):
+    if _is_numpy_number(value):
+        return value.item()  # np.float64, np.int64, np.bool_ from a notebook
+    if value is None or isinstance(value, str | int | float | datetime.date):
         return value
-    raise ScenarioError(f"unsupported value {value!r} ({type(value).__name__})", file=file,
-                        key=format_path(path) or None)
+    raise ScenarioError(f"unsupported value {_show(value)} ({type(value).__name__})", file=file,
+                        key=where)
 
 
 def _tree(origin: _Origin, chain: tuple[tuple[Path, str], ...], top: bool = True) -> _Tree:
     """Check one document and merge it over its parents (``extends``)."""
     _check_document(origin.doc)
     if top and "name" not in origin.doc.data:  # a child must not inherit its results folder
-        raise _error_at(origin.doc, (), "missing required key 'name'")
+        raise ScenarioError(
+            "missing required key 'name' (lower-case letters, digits and '-'; it names the"
+            " results folder)",
+            file=origin.doc.file, line=origin.doc.line_of(()), key="name",
+        )
     if "extends" not in origin.doc.data:
         return _Tree.single(origin)
-    extends = origin.doc.data["extends"]
+    extends = _as_written(origin.doc.data["extends"])
     if not isinstance(extends, str) or not extends.strip():
         raise _error_at(origin.doc, ("extends",), "must be the path of a parent scenario file")
-    parent = (origin.folder / extends).resolve()
+    parent = _resolve(origin.folder / extends)
     label = os.path.normpath(os.path.join(origin.label_folder, extends))
+    if parent is None or not _is_file(parent):
+        raise _error_at(origin.doc, ("extends",), f"parent scenario not found: {label}")
     if parent in [p for p, _ in chain]:
         cycle = " -> ".join([lbl for _, lbl in chain] + [label])
         raise _error_at(origin.doc, ("extends",), f"extends cycle: {cycle}")
     if len(chain) > MAX_CHAIN:
         raise _error_at(origin.doc, ("extends",), f"more than {MAX_CHAIN} levels of extends")
-    if not parent.is_file():
-        raise _error_at(origin.doc, ("extends",), f"parent scenario not found: {label}")
     parent_doc = read_yaml(parent, label=label)
     parent_tree = _tree(_Origin(parent_doc, parent.parent, os.path.dirname(label)),
                         chain=(*chain, (parent, label)), top=False)
@@ -389,6 +427,11 @@ def _check_document(doc: Document) -> None:
     for path, value in _leaves(doc.data, ()):
         if isinstance(value, float) and not math.isfinite(value):
             raise _error_at(doc, path, f"must be a finite number (got {value})")
+        if isinstance(value, str) and SURROGATE.search(value):
+            raise _error_at(doc, path, "text with an unpaired surrogate, which is not a character")
+        if isinstance(value, int) and abs(value) > _LARGEST:
+            digits = math.floor(value.bit_length() * math.log10(2)) + 1
+            raise _error_at(doc, path, f"number too large (about {digits} digits)")
 
 
 def _leaves(value: Any, path: KeyPath):  # noqa: ANN202  (generator of (path, value))
@@ -429,36 +472,39 @@ def _build(tree: _Tree, path: Path | None, counterfactuals: tuple[Path, ...],
 
 
 def _name(tree: _Tree) -> str:
-    name = tree.data.get("name")
+    name = _as_written(tree.data.get("name"))
     if not isinstance(name, str) or not _NAME.match(name) or len(name) > MAX_NAME:
         raise tree.error(
             ("name",),
             f"must be lower-case letters, digits and '-', starting with a letter or digit, at most"
-            f" {MAX_NAME} characters (got {name!r})",
+            f" {MAX_NAME} characters (got {_show(name)})",
         )
     return name
 
 
 def _text(tree: _Tree, key: str, default: str) -> str:
-    value = tree.data.get(key)
+    value = _as_written(tree.data.get(key))
     if value is None:
         return default
     if not isinstance(value, str):
-        raise tree.error((key,), f"must be text (got {value!r}); put it in quotes")
+        raise tree.error((key,), f"must be text (got {_show(value)}); put it in quotes")
     return value
 
 
 def _integer(tree: _Tree, path: KeyPath, value: Any, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise tree.error(path, f"must be a whole number (got {value!r})")
+        hint = ""
+        if isinstance(value, float) and value.is_integer() and abs(value) < 1e18:
+            hint = f"; write {int(value)}"
+        raise tree.error(path, f"must be a whole number (got {_show(value)}){hint}")
     if not low <= value <= high:
         raise tree.error(path, f"must be between {low} and {high} (got {value})")
     return value
 
 
 def _month(tree: _Tree, path: KeyPath, value: Any) -> int:
-    if isinstance(value, bool | int | float):
-        raise tree.error(path, f"must be a month written YYYY-MM (got {value!r})")
+    if not isinstance(value, str | datetime.date):
+        raise tree.error(path, f"must be a month written YYYY-MM (got {_show(value)})")
     try:
         return parse_month(value)
     except ValueError as exc:
@@ -517,7 +563,9 @@ def _parameters(tree: _Tree) -> dict[str, float | Distribution]:
         path = ("parameters", name)
         if name not in DEFAULTS:
             hint = _did_you_mean(name, DEFAULTS)
-            raise tree.error(path, f"unknown parameter {name!r}{hint} (`chipsim list parameters`)")
+            raise tree.error(
+                path, f"unknown parameter {_show(name)}{hint} (`chipsim list parameters`)"
+            )
         out[name] = _parameter_value(tree, path, value)
     return out
 
@@ -530,23 +578,24 @@ def _parameter_value(tree: _Tree, path: KeyPath, value: Any) -> float | Distribu
             raise tree.error(path, str(exc)) from None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise tree.error(
-            path, f"must be a number or a distribution like {{uniform: [0.3, 0.8]}} (got {value!r})"
+            path,
+            f"must be a number or a distribution like {{uniform: [0.3, 0.8]}} (got {_show(value)})",
         )
     return float(value)
 
 
 def _counterfactual(tree: _Tree, period: tuple[int, int], seen: tuple[Path, ...],
                     load: bool) -> str:
-    value = tree.data.get("counterfactual", NO_EVENTS)
+    value = _as_written(tree.data.get("counterfactual", NO_EVENTS))
     path = ("counterfactual",)
     if not isinstance(value, str) or not value.strip():
         raise tree.error(path, f"must be {NO_EVENTS!r} or the path of a scenario file")
     if value == NO_EVENTS:
         return NO_EVENTS
     origin, _ = tree.locate(path)
-    target = (origin.folder / value).resolve()
+    target = _resolve(origin.folder / value)
     label = os.path.normpath(os.path.join(origin.label_folder, value))
-    if not target.is_file():
+    if target is None or not _is_file(target):
         raise tree.error(path, f"counterfactual scenario not found: {label}")
     if target in seen:
         raise tree.error(path, f"counterfactual cycle: {label} is this scenario or uses it as"
@@ -612,9 +661,9 @@ def _event(tree: _Tree, path: KeyPath, item: Any, start: int, end: int) -> Event
         if announced > date:
             raise tree.error((*path, "announced"), f"{format_month(announced)} is after the date"
                                                    f" {format_month(date)}")
-    note = item.get("note")
+    note = _as_written(item.get("note"))
     if note is not None and not isinstance(note, str):
-        raise tree.error((*path, "note"), f"must be text (got {note!r}); put it in quotes")
+        raise tree.error((*path, "note"), f"must be text (got {_show(note)}); put it in quotes")
     move = _move(tree, path, {k: v for k, v in item.items() if k not in _EVENT_KEYS})
     return Event(date=date, announced=announced, move=move, note=note or "")
 
@@ -632,7 +681,7 @@ def _move(tree: _Tree, path: KeyPath, item: Any) -> Move:
     if not isinstance(name, str) or name not in MOVES:
         hint = _did_you_mean(name, MOVES) if isinstance(name, str) else ""
         raise tree.error((*path, "move"),
-                         f"unknown move {name!r}{hint}; known moves: {', '.join(MOVES)}")
+                         f"unknown move {_show(name)}{hint}; known moves: {', '.join(MOVES)}")
     cls = MOVES[name]
     params = {key: value for key, value in item.items() if key != "move"}
     try:
@@ -672,7 +721,7 @@ def _problem(cls: type[Move], detail: Mapping[str, Any]) -> str:
         "finite_number": "must be a finite number",
     }.get(kind)
     text = plain or message.replace("Input should be", "must be")
-    return f"{text} (got {got!r})" if "(got " not in text else text
+    return f"{text} (got {_show(got)})" if "(got " not in text else text
 
 
 # --- the canonical document ------------------------------------------------------------------
@@ -723,7 +772,7 @@ def _relative(counterfactual: str, path: Path | None) -> str:
 
 def _unknown_key(key: str, known: tuple[str, ...]) -> str:
     hint = _did_you_mean(key, known) or f"; known keys: {', '.join(known)}"
-    return f"unknown key {key!r}{hint}"
+    return f"unknown key {_show(key)}{hint}"
 
 
 def _did_you_mean(word: str, options: Any) -> str:
@@ -736,4 +785,49 @@ def _kind(value: Any) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
-    return repr(value)
+    return _show(value)
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, shortened: error messages echo what the user wrote, not all of it."""
+    if isinstance(value, ExponentFloat):
+        return value.text
+    if isinstance(value, list):
+        return f"a list of {len(value)}" if len(value) > 5 else _cut(repr(value), limit)
+    if isinstance(value, dict):
+        return f"a mapping of {len(value)} keys" if len(value) > 5 else _cut(repr(value), limit)
+    return _cut(repr(value), limit)
+
+
+def _is_numpy_number(value: Any) -> bool:
+    """A numpy scalar holding a bool, int or float (numpy is not imported to find out)."""
+    if type(value).__module__ != "numpy" or not hasattr(value, "item"):
+        return False
+    try:
+        return isinstance(value.item(), bool | int | float)
+    except Exception:  # noqa: BLE001  (whatever numpy raises: not a number we take)
+        return False
+
+
+def _as_written(value: Any) -> Any:
+    """Text fields: ``title: 1e5`` is the text "1e5", not the number (see ExponentFloat)."""
+    return value.text if isinstance(value, ExponentFloat) else value
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _resolve(path: Path) -> Path | None:
+    """The absolute path, or None if it cannot be one (a NUL byte, a name too long)."""
+    try:
+        return path.resolve()
+    except (OSError, ValueError, RuntimeError):
+        return None
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False

@@ -13,7 +13,10 @@ plain Python data from it itself:
 - duplicate mapping keys, files over :data:`MAX_BYTES`, binary or non-UTF-8 bytes and empty files
   are errors (PyYAML itself silently keeps the last duplicate);
 - mapping keys are kept as the text the user wrote (always ``str``); merge keys (``<<``) are
-  refused because they hide where a value comes from.
+  refused because they hide where a value comes from;
+- numbers in exponent notation that YAML 1.1 (PyYAML) would silently read as text - ``1e6``,
+  ``2.5e3``, ``1e-3`` - are floats, as in YAML 1.2; where text is expected (a title) the scenario
+  reads them back as written (:class:`ExponentFloat`).
 
 The result is a :class:`Document`: the data plus the 1-based line of every key path, e.g.
 ``lines[("events", 2, "share")] == 14``. Every problem is a :class:`~sim.errors.ScenarioError`
@@ -47,10 +50,38 @@ KeyPath = tuple[str | int, ...]
 _STD = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset(_STD + t for t in ("str", "int", "float", "bool", "null", "timestamp"))
 _ALLOWED_TAGS = _SCALAR_TAGS | {_STD + "seq", _STD + "map"}
+#: A plain scalar YAML 1.2 reads as a float but YAML 1.1 (PyYAML) as text: ``1e6``, ``2.5e3``.
+_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$")
 #: Characters YAML does not allow in a stream (as PyYAML's reader), found in one pass.
+#: UTF-16 surrogates: escapes can put them in a YAML string, but UTF-8 cannot encode them.
+SURROGATE = re.compile("[\ud800-\udfff]")
 _NON_PRINTABLE = re.compile(
     "[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]"
 )
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, also resolving YAML 1.2 exponent floats (used to compose only)."""
+
+
+_Loader.add_implicit_resolver(_STD + "float", _EXPONENT_FLOAT, list("-+0123456789."))
+
+
+class ExponentFloat(float):
+    """A float written like ``1e6``: YAML 1.1 (and PyYAML's dumper) would take it for text.
+
+    It is a number wherever a number is expected; where text is expected (a name, a title, a
+    note) :attr:`text` gives back what was written, so a file PyYAML dumped with
+    ``title: 1e5`` still reads as it was meant.
+    """
+
+    text: str
+
+    def __new__(cls, text: str) -> ExponentFloat:
+        """Make the float ``float(text)`` that remembers ``text``."""
+        value = super().__new__(cls, text)
+        value.text = text
+        return value
 
 
 @dataclass(frozen=True)
@@ -156,7 +187,8 @@ def _decode(raw: bytes, file: str) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ScenarioError(
-            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save the file"
+            " as UTF-8",
             file=file, line=line,
         ) from None
 
@@ -172,8 +204,9 @@ def _check_characters(text: str, file: str) -> None:
 
 
 def _compose(text: str, file: str) -> Node | None:
+    loader = _Loader(text)
     try:
-        return yaml.compose(text, Loader=yaml.SafeLoader)
+        return loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         parts = [text for text in (exc.context, exc.problem) if text]
@@ -184,6 +217,13 @@ def _compose(text: str, file: str) -> Node | None:
         raise ScenarioError(f"invalid YAML: {exc}", file=file) from None
     except RecursionError:
         raise ScenarioError(f"nested too deeply (at most {MAX_DEPTH} levels)", file=file) from None
+    except (ValueError, OverflowError) as exc:  # e.g. "\U00110000": chr() out of range
+        problem = ("an escape beyond the last character, U+10FFFF" if "chr()" in str(exc)
+                   else str(exc))
+        raise ScenarioError(f"invalid YAML: {problem}", file=file,
+                            line=loader.get_mark().line + 1) from None
+    finally:
+        loader.dispose()
 
 
 def _children(node: Node) -> list[Node]:
@@ -286,14 +326,28 @@ class _Builder:
                              node, path)
         if node.tag not in _SCALAR_TAGS and node.tag != _STD + "value":
             raise self.error(f"YAML tag {_tag_name(node.tag)} is not allowed", node, path)
+        self.check_text(node, path)
         return str(node.value)
 
+    def check_text(self, node: ScalarNode, path: KeyPath) -> None:
+        r"""Refuse escapes (``"\ud800"``) that make text no file or terminal can hold."""
+        match = SURROGATE.search(node.value)
+        if match:
+            raise self.error(f"text with an unpaired surrogate U+{ord(match.group()):04X}, which"
+                             " is not a character", node, path)
+
     def scalar(self, node: Node, path: KeyPath) -> Any:
+        if node.tag == _STD + "float" and _EXPONENT_FLOAT.match(node.value):
+            return ExponentFloat(node.value)
+        self.check_text(node, path)
         try:
             return self._scalars.construct_object(node)
-        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
-            problem = getattr(exc, "problem", None) or str(exc)
-            if len(problem) > 60:
-                problem = problem[:57] + "..."
-            raise self.error(f"invalid {_tag_name(node.tag)} value ({problem})",
-                             node, path) from None
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            detail = getattr(exc, "problem", None) or str(exc)
+        except Exception:  # noqa: BLE001  (``!!bool maybe``, ``!!int ""``, ``!!timestamp soon``)
+            detail = ""
+        text = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+        if len(detail) > 60:
+            detail = detail[:57] + "..."
+        problem = f"invalid {_tag_name(node.tag)} value {text!r}"
+        raise self.error(problem + (f" ({detail})" if detail else ""), node, path) from None
