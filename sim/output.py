@@ -1,36 +1,22 @@
-"""Writing a run's results folder, atomically.
+"""Writing a run's results folder: tables, manifest and figures, atomically.
 
-A results folder (``timeseries.csv``, ``summary.csv``, ``manifest.json``, ``figures/``) is what
-users cite, so it must never be half written or half overwritten. Everything is first written
-into a hidden temporary sibling folder (same parent, so the final move is a rename on the same
-file system), then renamed into place:
-
-* if the target does not exist, the temporary folder is renamed to it;
-* if it exists and ``force`` is false, :class:`FileExistsError` is raised before any work;
-* if it exists and ``force`` is true, the old folder is renamed aside, the new one renamed in,
-  and only then is the old one deleted. If the second rename fails the old folder is restored.
-
-On any error the temporary folder is removed and the target is left as it was.
-
-Files are byte-identical for identical input: rows are sorted by seed and date, floats are
-written in their shortest round-trip form (reading the CSV back gives exactly the same numbers),
-lines end in a bare newline, and the manifest is written with sorted keys. Nothing time- or
-host-dependent is added here; the manifest is written exactly as given.
+The folder is written through :func:`sim.folders.atomic_folder`, so it is never half written or
+half overwritten (see there). Files are byte-identical for identical input: rows are sorted by
+seed and date, floats are written in their shortest round-trip form (reading the CSV back gives
+exactly the same numbers), lines end in a bare newline, and the manifest is written with sorted
+keys. Nothing time- or host-dependent is added here; the manifest is written exactly as given.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import os
-import shutil
-import warnings
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from sim.folders import atomic_folder, check_target, write_csv, write_json
 from sim.metrics import METRIC_NAMES
 from sim.summary import summarise
 
@@ -67,36 +53,18 @@ def write_results(out_dir: Path | str, *, timeseries: pd.DataFrame, manifest: di
 
     """
     target = Path(out_dir)
-    _check_target(target, force)
+    check_target(target, force)
     table = _canonical(timeseries)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _sibling(target, "tmp")
-    if tmp.exists():  # left by a crashed process that had our pid
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
+    with atomic_folder(target, force) as tmp:
         _write_tables(tmp, table)
-        _write_manifest(tmp / MANIFEST_FILE, manifest)
-        _write_figures(tmp / FIGURES_DIR, table, events, scenario=scenario, title=title,
-                       n_seeds=n_seeds)
-        _move_into_place(tmp, target, force)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        write_json(tmp / MANIFEST_FILE, manifest)
+        if len(table):  # every replication failed: tables and manifest say so, no figures
+            _write_figures(tmp / FIGURES_DIR, table, events, scenario=scenario, title=title,
+                           n_seeds=n_seeds)
     return target
 
 
-# --------------------------------------------------------------------------- checks
-
-
-def _check_target(target: Path, force: bool) -> None:
-    """Refuse early, before any work, if the target exists and may not be replaced."""
-    if target.is_symlink() or (target.exists() and not target.is_dir()):
-        raise NotADirectoryError(f"{target} exists and is not a folder; not replacing it")
-    if target.exists() and not force:
-        raise FileExistsError(
-            f"results folder {target} already exists; remove it, choose another --out, "
-            "or use --force to replace it")
+# --------------------------------------------------------------------------- tables
 
 
 def _canonical(timeseries: pd.DataFrame) -> pd.DataFrame:
@@ -110,45 +78,23 @@ def _canonical(timeseries: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values(["seed", "date"], kind="mergesort").reset_index(drop=True)
 
 
-def _sibling(target: Path, kind: str) -> Path:
-    """Return a hidden sibling of the target, unique to this process: ``.<name>.<kind>-<pid>``."""
-    return target.parent / f".{target.name}.{kind}-{os.getpid()}"
-
-
 # --------------------------------------------------------------------------- writers
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write a CSV with shortest round-trip floats and bare-newline line ends."""
-    frame.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
+def timeseries_bytes(timeseries: pd.DataFrame) -> bytes:
+    """Return exactly the bytes :func:`write_results` writes as ``timeseries.csv``.
+
+    Lets a caller check that two ensembles agree to the byte without writing whole folders.
+    """
+    buffer = io.BytesIO()
+    write_csv(_canonical(timeseries), buffer)
+    return buffer.getvalue()
 
 
 def _write_tables(folder: Path, table: pd.DataFrame) -> None:
     """``timeseries.csv`` and ``summary.csv``."""
-    _write_csv(table, folder / TIMESERIES_FILE)
-    _write_csv(summarise(table), folder / SUMMARY_FILE)
-
-
-def _json_default(value: Any) -> Any:
-    """Convert the few non-JSON types a manifest is likely to hold."""
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=str)
-    if hasattr(value, "item") and callable(value.item):  # numpy scalar
-        return value.item()
-    if hasattr(value, "tolist") and callable(value.tolist):  # numpy array
-        return value.tolist()
-    raise TypeError(f"manifest value of type {type(value).__name__} is not JSON-serialisable")
-
-
-def _write_manifest(path: Path, manifest: dict[str, Any]) -> None:
-    """``manifest.json``: the given dict, indented, keys sorted, UTF-8, final newline."""
-    text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False,
-                      default=_json_default, allow_nan=False)
-    path.write_text(text + "\n", encoding="utf-8", newline="\n")
+    write_csv(table, folder / TIMESERIES_FILE)
+    write_csv(summarise(table), folder / SUMMARY_FILE)
 
 
 def _write_figures(folder: Path, table: pd.DataFrame, events: Sequence[tuple[str, str]], *,
@@ -161,34 +107,3 @@ def _write_figures(folder: Path, table: pd.DataFrame, events: Sequence[tuple[str
         make = getattr(figures, name)
         fig = make(table, events, scenario=scenario, title=title, n_seeds=n_seeds)
         figures.save(fig, folder / name)
-
-
-# --------------------------------------------------------------------------- the swap
-
-
-def _move_into_place(tmp: Path, target: Path, force: bool) -> None:
-    """Rename the finished folder to the target, replacing an old one only if forced."""
-    if not target.exists():
-        try:
-            os.rename(tmp, target)
-        except OSError as exc:  # created meanwhile, non-empty
-            raise FileExistsError(f"results folder {target} appeared while writing; "
-                                  "not replacing it") from exc
-        return
-    if not force:
-        raise FileExistsError(f"results folder {target} appeared while writing; "
-                              "not replacing it (use --force)")
-    old = _sibling(target, "old")
-    if old.exists():
-        shutil.rmtree(old)
-    os.rename(target, old)
-    try:
-        os.rename(tmp, target)
-    except BaseException:
-        os.rename(old, target)
-        raise
-    try:
-        shutil.rmtree(old)
-    except OSError as exc:
-        warnings.warn(f"new results are in {target}, but the old folder could not be removed "
-                      f"from {old}: {exc}", stacklevel=3)

@@ -1,20 +1,28 @@
 """One replication: the scenario and its counterfactual, run on the same seed.
 
-This is *what is simulated*, kept apart from *where it runs* (``sim.executors``). A replication
-is a pure function of (scenario, counterfactual, replication index): the seed is derived from the
-scenario's root seed with numpy's SeedSequence, so the result never depends on which worker ran
-it or in which order replications finished.
+This is *what is simulated*, kept apart from *where it runs* (``sim.executors``) and *where the
+results go* (``sim.store``). A replication is a pure function of (scenario, counterfactual,
+replication index): the seed is derived from the scenario's root seed with numpy's SeedSequence,
+so the result never depends on which worker ran it, how many ran beside it or in which order
+replications finished.
 """
 
 from __future__ import annotations
 
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from sim.metrics import METRIC_NAMES, MODEL_METRICS, US_VENDORS, VENDORS
+from sim.model import ChipTradeModel  # imported here so forked workers inherit it
 from sim.scenario import Scenario
+
+#: How the seed of replication ``index`` is made, in words (written to manifests).
+SEED_DERIVATION = ("numpy.random.SeedSequence(root_seed, spawn_key=(index,)), "
+                   "index = 0..count-1; the counterfactual uses the same seed")
 
 
 def replication_seed(root: int, index: int) -> np.random.SeedSequence:
@@ -24,17 +32,27 @@ def replication_seed(root: int, index: int) -> np.random.SeedSequence:
 
 @dataclass(frozen=True)
 class ReplicationResult:
-    """The metrics of one replication (months x METRIC_NAMES), or the error it raised."""
+    """The metrics of one replication (months x METRIC_NAMES), or the error it raised.
+
+    Attributes:
+        index: the replication index (its seed is ``replication_seed(root_seed, index)``).
+        values: months x :data:`~sim.metrics.METRIC_NAMES`, or None if it failed.
+        error: one line: the exception and where it was raised, if it failed.
+
+    """
 
     index: int
     values: np.ndarray | None
     error: str | None = None
 
+    @property
+    def failed(self) -> bool:
+        """Whether the replication raised."""
+        return self.values is None
+
 
 def simulate(scenario: Scenario, seed: np.random.SeedSequence, check: bool = False) -> np.ndarray:
     """Run one model to the end; return its records (months x MODEL_METRICS)."""
-    from sim.model import ChipTradeModel
-
     return ChipTradeModel(scenario, seed=seed, check_conservation=check).run()
 
 
@@ -53,8 +71,33 @@ def run_replication(
         base = simulate(counterfactual, seed, check)
         return ReplicationResult(index, _with_losses(actual, base))
     except Exception as exc:  # noqa: BLE001 - recorded and reported, not swallowed
-        detail = traceback.format_exception_only(exc)[-1].strip()
-        return ReplicationResult(index, None, error=detail)
+        return ReplicationResult(index, None, error=describe_error(exc))
+
+
+def run_batch(
+    scenario: Scenario, counterfactual: Scenario, check: bool, indices: Iterable[int]
+) -> list[ReplicationResult]:
+    """Run several replications in a row (one executor task); return them in index order."""
+    return [run_replication(scenario, counterfactual, i, check) for i in indices]
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line: ``Type: message (at file:line in function)``, the innermost frame's place."""
+    text = traceback.format_exception_only(exc)[-1].strip()
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        last = frames[-1]
+        text += f" (at {_short_path(last.filename)}:{last.lineno} in {last.name})"
+    return " ".join(text.split())
+
+
+def _short_path(filename: str) -> str:
+    """A file inside the ``sim`` package as ``sim/...``; others as given."""
+    path = Path(filename)
+    parts = path.parts
+    if "sim" in parts:
+        return "/".join(parts[len(parts) - 1 - parts[::-1].index("sim"):])
+    return filename
 
 
 def _with_losses(actual: np.ndarray, base: np.ndarray) -> np.ndarray:
@@ -74,4 +117,5 @@ def _with_losses(actual: np.ndarray, base: np.ndarray) -> np.ndarray:
     return out
 
 
-__all__ = ["ReplicationResult", "replication_seed", "run_replication", "simulate", "VENDORS"]
+__all__ = ["SEED_DERIVATION", "ReplicationResult", "describe_error", "replication_seed",
+           "run_batch", "run_replication", "simulate", "VENDORS"]
