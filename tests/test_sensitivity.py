@@ -1,0 +1,165 @@
+"""Sobol sensitivity: the estimator on functions with known indices, and `chipsim sensitivity`."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from sim.parameters import Distribution
+from sim.scenario import load_counterfactual, load_scenario
+from sim.sensitivity import (
+    TruncatedDistribution,
+    fixed_parameters,
+    saltelli_design,
+    sobol_analysis,
+    sobol_indices,
+    uncertain_parameters,
+)
+
+TINY = """\
+name: tiny-uncertain
+title: A tiny world with uncertain parameters
+period: {start: 2024-06, end: 2024-11}
+seeds: 1
+seed: 7
+population: {small_buyers: 10, smugglers: 10, cloud_providers: 2}
+parameters:
+  demand.growth_per_year: 0.5
+PARAMS
+initial_policy:
+  - {move: us.licence_requirement, chips: [H100, H200, B200, MI325X], approval: 0.0}
+events:
+  - {date: 2024-09, move: us.licence_requirement, chips: [H20, MI308], approval: 0.0}
+"""
+
+
+def chipsim(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=300)
+
+
+def linear(x: np.ndarray) -> np.ndarray:
+    return 4 * x[:, 0] + 2 * x[:, 1] + 0.1 * x[:, 2]
+
+
+def ishigami(x: np.ndarray, a: float = 7.0, b: float = 0.1) -> np.ndarray:
+    return np.sin(x[:, 0]) + a * np.sin(x[:, 1]) ** 2 + b * x[:, 2] ** 4 * np.sin(x[:, 0])
+
+
+def test_sensitivity_ranks_the_inputs_of_a_linear_function_by_their_weight():
+    result = sobol_analysis(linear, [(0.0, 1.0)] * 3, 256, parameters=["x1", "x2", "x3"],
+                            resamples=200)
+    assert result.ranking("y1") == ["x1", "x2", "x3"]
+    exact = np.array([16, 4, 0.01]) / 20.01  # variance shares of uniform inputs
+    assert result.first[0] == pytest.approx(exact, abs=0.03)
+    assert result.total[0] == pytest.approx(exact, abs=0.03)  # additive: no interactions
+    low, high = result.total_ci
+    assert (low[0] <= exact + 0.01).all() and (exact - 0.01 <= high[0]).all()
+    assert len(result.X) == 256 * 5
+
+
+def test_sensitivity_recovers_the_ishigami_indices_and_its_interaction():
+    result = sobol_analysis(ishigami, [(-np.pi, np.pi)] * 3, 2048, confidence=None)
+    assert result.first[0] == pytest.approx([0.314, 0.442, 0.0], abs=0.03)
+    assert result.total[0] == pytest.approx([0.558, 0.442, 0.244], abs=0.03)
+    # x3 acts only through its interaction with x1: no first-order effect, a total one
+    assert result.total[0, 2] - result.first[0, 2] > 0.2
+
+
+def test_estimator_agrees_with_scipy():
+    n, d = 512, 3
+    x = saltelli_design([stats.uniform(-np.pi, 2 * np.pi)] * d, n, seed=3)
+    y = ishigami(x)
+    ours = sobol_indices(y, n, d)
+    theirs = stats.sobol_indices(func={"f_A": y[:n][None], "f_B": y[n:2 * n][None],
+                                       "f_AB": y[2 * n:].reshape(d, 1, n)}, n=n)
+    assert ours[0][0] == pytest.approx(theirs.first_order, abs=1e-12)
+    assert ours[1][0] == pytest.approx(theirs.total_order, abs=1e-12)
+
+
+def test_several_outputs_and_a_constant_one():
+    def f(x):
+        return np.column_stack([x[:, 1], np.full(len(x), 3.0)])
+
+    result = sobol_analysis(f, [(0, 1), (0, 1)], 64, outputs=["second", "flat"],
+                            resamples=50)
+    table = result.table()
+    assert table.query("output == 'second'")["parameter"].iloc[0] == "x2"
+    assert table.query("output == 'flat'")[["S1", "ST"]].isna().all().all()
+
+
+def test_bad_sample_sizes_and_non_finite_outputs_are_refused():
+    with pytest.raises(ValueError, match="power of two"):
+        sobol_analysis(linear, [(0, 1)] * 3, 100)
+    with pytest.raises(ValueError, match="non-finite"):
+        sobol_analysis(lambda x: np.where(x[:, 0] > 0.5, np.nan, 1.0), [(0, 1)], 16)
+
+
+def test_unbounded_distributions_are_sampled_within_their_bounds():
+    for dist in (Distribution("normal", (0.2, 0.1)), Distribution("lognormal", (0.0, 1.0)),
+                 Distribution("triangular", (1.0, 2.0, 5.0))):
+        sampler = TruncatedDistribution(dist)
+        values = sampler.ppf(np.linspace(0.0, 1.0, 1001))
+        low, high = dist.bounds()
+        assert values.min() == pytest.approx(low) and values.max() == pytest.approx(high)
+        assert np.all(np.diff(values) >= 0)
+    assert TruncatedDistribution(Distribution("uniform", (2.0, 2.0))).degenerate
+
+
+def test_fixed_values_reach_a_counterfactual_file_too(tmp_path):
+    (tmp_path / "world.yaml").write_text(TINY.replace("PARAMS\n", "").replace(
+        "name: tiny-uncertain", "name: world").replace("events:\n", "events: []\n#"))
+    scenario_file = tmp_path / "policy.yaml"
+    scenario_file.write_text(TINY.replace("PARAMS", "  smuggling.markup: {uniform: [0.3, 0.8]}")
+                             .replace("seed: 7", "seed: 7\ncounterfactual: world.yaml"))
+    scenario = load_scenario(scenario_file)
+    assert list(uncertain_parameters(scenario)) == ["smuggling.markup"]
+    with fixed_parameters(scenario, {"smuggling.markup": 0.42}) as point:
+        assert point.parameters["smuggling.markup"] == 0.42
+        assert load_counterfactual(point).parameters["smuggling.markup"] == 0.42
+        assert load_counterfactual(point).events == ()
+
+
+def test_sensitivity_cli_refuses_a_file_without_distributions(tmp_path):
+    (tmp_path / "fixed.yaml").write_text(TINY.replace("PARAMS\n", ""))
+    done = chipsim("sensitivity", "fixed.yaml", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "no parameter has a distribution" in done.stderr
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_sensitivity_cli_refuses_an_unknown_output(tmp_path):
+    (tmp_path / "u.yaml").write_text(TINY.replace("PARAMS", "  smuggling.markup: {uniform: [0.3,"
+                                                            " 0.8]}"))
+    done = chipsim("sensitivity", "u.yaml", "--outputs", "diverted_units,smugled_units",
+                   cwd=tmp_path)
+    assert done.returncode == 2 and "smugled_units" in done.stderr
+
+
+def test_sensitivity_cli_writes_indices_and_a_figure_per_output(tmp_path):
+    (tmp_path / "u.yaml").write_text(TINY.replace(
+        "PARAMS", "  smuggling.markup: {uniform: [0.3, 0.8]}\n"
+                  "  buyers.cloud_penalty: {normal: [0.15, 0.05]}"))
+    done = chipsim("sensitivity", "u.yaml", "--samples", "3", "--seeds", "1", "--workers", "1",
+                   "--outputs", "smuggled_units,domestic_share", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "rounded up to 4" in done.stderr
+    out = tmp_path / "results" / "sensitivity-tiny-uncertain"
+    table = pd.read_csv(out / "sobol.csv")
+    assert list(table.columns) == ["parameter", "output", "S1", "ST", "S1_low", "S1_high",
+                                   "ST_low", "ST_high"]
+    assert len(table) == 4 and set(table["parameter"]) == {"smuggling.markup",
+                                                           "buyers.cloud_penalty"}
+    evaluations = pd.read_csv(out / "evaluations.csv")
+    assert len(evaluations) == 4 * (2 + 2)
+    assert evaluations["smuggling.markup"].between(0.3, 0.8).all()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["method"]["points"] == 16 and manifest["seeds"]["count"] == 1
+    for output in ("smuggled_units", "domestic_share"):
+        assert (out / "figures" / f"sobol_{output}.png").stat().st_size > 10_000
