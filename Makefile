@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: timeline test bench setup clean
+.PHONY: timeline test bench setup clean chromium
 
 setup: $(STAMP)
 
@@ -18,8 +18,13 @@ $(STAMP): pyproject.toml
 timeline: $(STAMP)
 	$(BIN)/chipsim run scenarios/timeline-2024-2026.yaml --force
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
+
+# The dashboard test drives Debian's chromium (Playwright's own browser download fails offline).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+	    { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of unexpected errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (_add_run, _add_check, _add_list, _add_validate, _add_calibrate):
+    for add in (_add_run, _add_check, _add_list, _add_validate, _add_calibrate, _add_app,
+                _add_compare, _add_sensitivity):
         add(commands)
     return parser
 
@@ -78,23 +79,77 @@ def _add_run(commands: Any) -> None:
     run = commands.add_parser(
         "run", help="run a scenario's Monte Carlo ensemble and write tables and figures",
         description="Run FILE's replications (and its counterfactual) and write timeseries.csv,"
-                    " summary.csv, manifest.json and figures/ to DIR.",
+                    " summary.csv, manifest.json and figures/ to DIR. Finished replications are"
+                    " saved as they come in (in .NAME.partial/ beside DIR), so an interrupted"
+                    " run can be finished with --resume. Exit 1 if a replication failed (DIR"
+                    " then holds the others and manifest.json lists the failures).",
     )
     run.add_argument("file", metavar="FILE", help="scenario YAML file")
     run.add_argument("--seeds", type=_positive_int, metavar="N",
                      help="number of replications (default: the scenario's `seeds`)")
     run.add_argument("--out", metavar="DIR", help="output folder (default: results/<name>/)")
-    run.add_argument("--workers", type=_positive_int, metavar="N",
-                     help="worker processes (default: all cores)")
-    run.add_argument("--force", action="store_true", help="replace an existing output folder")
+    _add_execution_options(run)
     run.set_defaults(handler=_run)
+    _add_rerun(commands)  # rerun sits beside run: same options, same machinery
+
+
+def _add_execution_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``run`` and ``rerun``: where to run, resume, replace."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="local worker processes (default: all cores; 1 runs in-process)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on a Dask cluster, e.g. tcp://HOST:8786 (needs the dask extra:"
+                            " pip install 'chipsim[dask]'); its workers need this chipsim")
+    parser.add_argument("--resume", action="store_true",
+                        help="finish an interrupted run to the same DIR, reusing the"
+                             " replications it saved (refused if the scenario changed)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing output folder (and discard the saved work"
+                             " of an interrupted run unless --resume)")
 
 
 def _run(args: argparse.Namespace) -> int:
     from sim.runner import run_command
 
     return run_command(path=args.file, seeds=args.seeds, out=args.out, workers=args.workers,
-                       force=args.force)
+                       force=args.force, **_execution_extras(args))
+
+
+def _execution_extras(args: argparse.Namespace) -> dict[str, Any]:
+    """``--scheduler`` and ``--resume``, passed on only when given."""
+    extras: dict[str, Any] = {}
+    if args.scheduler is not None:
+        extras["scheduler"] = args.scheduler
+    if args.resume:
+        extras["resume"] = True
+    return extras
+
+
+# --- rerun -----------------------------------------------------------------------------------
+
+
+def _add_rerun(commands: Any) -> None:
+    rerun = commands.add_parser(
+        "rerun", help="repeat a run from its manifest.json alone",
+        description="Rebuild the scenario and counterfactual stored in MANIFEST (a results"
+                    " folder's manifest.json, or the folder), run the same seeds and write a new"
+                    " results folder. If the original timeseries.csv is beside MANIFEST, the new"
+                    " one is compared with it byte for byte (exit 1 if they differ).",
+    )
+    rerun.add_argument("manifest", metavar="MANIFEST",
+                       help="manifest.json of a run (or its folder)")
+    rerun.add_argument("--out", metavar="DIR",
+                       help="output folder (default: the original folder's name + -rerun)")
+    _add_execution_options(rerun)
+    rerun.set_defaults(handler=_rerun)
+
+
+def _rerun(args: argparse.Namespace) -> int:
+    from sim.runner import rerun_command
+
+    return rerun_command(args.manifest, out=args.out, workers=args.workers, force=args.force,
+                         **_execution_extras(args))
 
 
 # --- check -----------------------------------------------------------------------------------
@@ -311,3 +366,108 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     print(report(calibrate(seeds=args.seeds, max_evaluations=args.evaluations)))
     return 0
+
+
+# --- app -------------------------------------------------------------------------------------
+
+
+def _add_app(commands: Any) -> None:
+    app = commands.add_parser(
+        "app", help="serve the interactive dashboard (Mesa SolaraViz) in a browser",
+        description="Serve the dashboard: pick a scenario, set the policy levers, then step or"
+                    " play the model month by month. Needs the `app` extra"
+                    " (pip install 'chipsim[app]'). Stop it with Ctrl-C.",
+    )
+    app.add_argument("--host", default="127.0.0.1", metavar="H",
+                     help="interface to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    app.add_argument("--port", type=_port, default=8765, metavar="P",
+                     help="TCP port (default 8765)")
+    app.add_argument("--scenarios", metavar="DIR",
+                     help="folder of scenario files to offer (default: ./scenarios)")
+    app.set_defaults(handler=_app)
+
+
+def _app(args: argparse.Namespace) -> int:
+    try:
+        import solara  # noqa: F401
+    except ImportError:
+        print("chipsim app: the dashboard needs Solara: pip install 'chipsim[app]'",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    from sim.app import serve
+
+    return serve(host=args.host, port=args.port, scenarios=args.scenarios)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 65535 (got {value})")
+    return value
+
+
+# --- compare and sensitivity -----------------------------------------------------------------
+
+
+def _add_compare(commands: Any) -> None:
+    compare = commands.add_parser(
+        "compare", help="run scenarios on the same seeds and compare them side by side",
+        description="Run each FILE on the same replications (the first file's root seed) and"
+                    " write compare.csv (per scenario: median and 5-95 % of each metric's period"
+                    " total or final value; then the seed-by-seed differences from the first"
+                    " scenario), per_seed.csv, manifest.json and figures/ to DIR.",
+    )
+    compare.add_argument("files", metavar="FILE", nargs="+",
+                         help="scenario YAML files; the first is the reference")
+    compare.add_argument("--seeds", type=_positive_int, metavar="N",
+                         help="replications per scenario (default: the first file's `seeds`)")
+    compare.add_argument("--out", metavar="DIR",
+                         help="output folder (default: results/compare-<a>-vs-<b>.../)")
+    compare.add_argument("--workers", type=_positive_int, metavar="N",
+                         help="worker processes (default: all cores)")
+    compare.add_argument("--force", action="store_true", help="replace an existing output folder")
+    compare.set_defaults(handler=_compare)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from sim.compare import compare_command
+
+    return compare_command(args.files, seeds=args.seeds, out=args.out, workers=args.workers,
+                           force=args.force)
+
+
+def _add_sensitivity(commands: Any) -> None:
+    sens = commands.add_parser(
+        "sensitivity", help="Sobol sensitivity of outputs to the parameters given distributions",
+        description="Global sensitivity analysis of FILE: the parameters the file gives a"
+                    " distribution are sampled (Saltelli design, N x (d + 2) points), the model"
+                    " runs at each point with those values fixed, and first-order and total"
+                    " Sobol indices of each output are written to DIR/sobol.csv, with a ranked"
+                    " bar chart per output in DIR/figures/. Exit 2 if no parameter has a"
+                    " distribution.",
+    )
+    sens.add_argument("file", metavar="FILE", help="scenario YAML file")
+    sens.add_argument("--seeds", type=_positive_int, metavar="N",
+                      help="replications per parameter point, averaged (default: 2)")
+    sens.add_argument("--samples", type=_positive_int, metavar="N",
+                      help="base sample size N, a power of two (default: 64)")
+    sens.add_argument("--outputs", metavar="A,B,...",
+                      help="metrics to analyse (default: diverted_units, revenue_loss_usd,"
+                           " smuggled_units, domestic_share)")
+    sens.add_argument("--out", metavar="DIR",
+                      help="output folder (default: results/sensitivity-<name>/)")
+    sens.add_argument("--workers", type=_positive_int, metavar="N",
+                      help="worker processes (default: all cores)")
+    sens.add_argument("--force", action="store_true", help="replace an existing output folder")
+    sens.set_defaults(handler=_sensitivity)
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from sim.sensitivity import sensitivity_command
+
+    return sensitivity_command(args.file, seeds=args.seeds, samples=args.samples,
+                               outputs=args.outputs, out=args.out, workers=args.workers,
+                               force=args.force)
