@@ -1,11 +1,12 @@
 # One command each, on a fresh machine:
 #   make timeline   set up .venv and run the 2024-2026 timeline -> results/timeline-2024-2026/
 #   make test       set up .venv and run the test suite (what CI runs)
+#   make app        the classroom dashboard;  make notebooks  JupyterLab on notebooks/
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: timeline test bench setup clean chromium
+.PHONY: timeline test bench app notebooks setup clean chromium
 
 setup: $(STAMP)
 
@@ -25,6 +26,13 @@ test: $(STAMP) chromium
 chromium:
 	@command -v chromium >/dev/null 2>&1 || \
 	    { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+app: $(STAMP)
+	$(BIN)/chipsim app
+
+notebooks: $(STAMP)
+	$(BIN)/python -m pip install --quiet "jupyterlab>=4"
+	$(BIN)/jupyter lab notebooks/
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -7,6 +7,11 @@ The Python API in two calls::
     results = sim.run(scenario, seeds=10)
     results.timeseries, results.summary      # pandas DataFrames
 
+and for comparisons and sensitivity analysis::
+
+    sim.compare(["scenarios/m02-h20-licence.yaml", "scenarios/whatif-h20-ban-earlier.yaml"])
+    sim.analyse_scenario(sim.load_scenario("my-uncertain-scenario.yaml"), samples=64)
+
 Heavy modules load on first use, so ``import sim`` (and ``chipsim --help``) stay fast.
 """
 
@@ -15,20 +20,26 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["load_scenario", "run", "__version__"]
+__all__ = ["analyse_scenario", "compare", "load_scenario", "run", "__version__"]
+
+#: Public name -> the module that defines it (imported on first use).
+_LAZY = {
+    "analyse_scenario": "sim.sensitivity",
+    "compare": "sim.compare",
+    "load_scenario": "sim.scenario",
+    "run": "sim.runner",
+}
 
 if TYPE_CHECKING:
+    from sim.compare import compare
     from sim.runner import run
     from sim.scenario import load_scenario
+    from sim.sensitivity import analyse_scenario
 
 
 def __getattr__(name: str) -> Any:
-    if name == "load_scenario":
-        from sim.scenario import load_scenario
+    if name in _LAZY:
+        import importlib
 
-        return load_scenario
-    if name == "run":
-        from sim.runner import run
-
-        return run
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

@@ -160,6 +160,10 @@ def revenue_loss(timeseries: pd.DataFrame, events: Sequence[Event], *, scenario:
         _plot_band(cumulative, band(timeseries, metric, cumulative=True) / 1e9, label, colour,
                    "-")
     monthly.set_ylabel("monthly loss\n(USD billions per month)")
+    # Say what a negative loss means where it shows: stockpiling ahead of a rule is a gain.
+    monthly.text(0.005, 0.02, "below 0: sold more than without the moves (e.g. stockpiling"
+                 " ahead of a ban)", transform=monthly.transAxes, fontsize=9,
+                 color=OKABE_ITO["black"], alpha=0.7, va="bottom")
     cumulative.set_ylabel("cumulative loss since start\n(USD billions)")
     for ax in (monthly, cumulative):
         ax.axhline(0.0, color=OKABE_ITO["black"], linewidth=0.8, zorder=1)

@@ -24,7 +24,13 @@ TIMESERIES_FILE = "timeseries.csv"
 SUMMARY_FILE = "summary.csv"
 MANIFEST_FILE = "manifest.json"
 FIGURES_DIR = "figures"
-FIGURE_NAMES: tuple[str, ...] = ("diverted_volumes", "revenue_loss")
+#: Figures of every run: ``name -> module`` that draws it (same signature in each).
+FIGURES: dict[str, str] = {
+    "diverted_volumes": "sim.figures",
+    "revenue_loss": "sim.figures",
+    "market_response": "sim.story_figures",
+}
+FIGURE_NAMES: tuple[str, ...] = tuple(FIGURES)
 
 
 def write_results(out_dir: Path | str, *, timeseries: pd.DataFrame, manifest: dict[str, Any],
@@ -100,10 +106,12 @@ def _write_tables(folder: Path, table: pd.DataFrame) -> None:
 def _write_figures(folder: Path, table: pd.DataFrame, events: Sequence[tuple[str, str]], *,
                    scenario: str, title: str, n_seeds: int) -> None:
     """Draw the standard figures as PNG and SVG (imports matplotlib only now)."""
-    from sim import figures
+    import importlib
+
+    from sim.figures import save
 
     folder.mkdir()
-    for name in FIGURE_NAMES:
-        make = getattr(figures, name)
+    for name, module in FIGURES.items():
+        make = getattr(importlib.import_module(module), name)
         fig = make(table, events, scenario=scenario, title=title, n_seeds=n_seeds)
-        figures.save(fig, folder / name)
+        save(fig, folder / name)

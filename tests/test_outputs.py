@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import figures, output
+from sim import figures, folders
 from sim.metrics import BY_NAME, METRIC_NAMES
 from sim.output import write_results
 from sim.summary import band, per_seed, summarise
@@ -106,9 +106,10 @@ def test_write_results_layout_and_figures(tmp_path):
     assert out == tmp_path / "results" / "test"
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     assert names == ["figures/diverted_volumes.png", "figures/diverted_volumes.svg",
+                     "figures/market_response.png", "figures/market_response.svg",
                      "figures/revenue_loss.png", "figures/revenue_loss.svg",
                      "manifest.json", "summary.csv", "timeseries.csv"]
-    for name in ("diverted_volumes", "revenue_loss"):
+    for name in ("diverted_volumes", "market_response", "revenue_loss"):
         png = (out / "figures" / f"{name}.png").read_bytes()
         assert png.startswith(b"\x89PNG") and len(png) > 20_000
         svg = (out / "figures" / f"{name}.svg").read_text(encoding="utf-8")
@@ -204,7 +205,7 @@ def test_failed_final_rename_restores_old_folder(tmp_path, monkeypatch):
             raise OSError("disk trouble")
         return real_rename(src, dst)
 
-    monkeypatch.setattr(output.os, "rename", rename)
+    monkeypatch.setattr(folders.os, "rename", rename)
     with pytest.raises(OSError, match="disk trouble"):
         write(out, force=True)
     assert (out / "keep.txt").read_text() == "old"

@@ -200,3 +200,20 @@ def test_scenario_runs(path: Path):
     assert records.shape[0] == len(s.months)
     assert np.isfinite(records).all()
     assert (records >= -1e-6).all(), "counts, money and shares are never negative"
+
+
+def test_the_sensitivity_scenario_is_the_timeline_with_its_assumptions_as_ranges():
+    from sim.parameters import DEFAULTS, Distribution
+    from sim.sensitivity import uncertain_parameters
+
+    s, timeline = scenario(SCENARIOS / "sensitivity-timeline.yaml"), scenario(TIMELINE)
+    assert list(map(key, s.events)) == list(map(key, timeline.events))
+    uncertain = uncertain_parameters(s)
+    assert len(uncertain) >= 6
+    for name, distribution in uncertain.items():
+        default = DEFAULTS[name].value
+        if isinstance(default, Distribution):  # "the shipped defaults' own distributions"
+            assert distribution == default, name
+        else:  # a calibrated value: half to one and a half times it
+            assert distribution.kind == "uniform", name
+            assert list(distribution.args) == [0.5 * default, 1.5 * default], name
