@@ -33,6 +33,8 @@ DOMESTIC_CHIPS: tuple[str, ...] = tuple(c for c, chip in CHIPS.items() if not ch
 SUBSIDIARY_CHIP = "H200"
 #: Premium grid on which the grey market is cleared: dense near zero.
 GRID_POINTS = 64
+#: Buyers per block when grey-market demand is tabulated over the grid (see grey_demand).
+GREY_BLOCK_ROWS = 1024
 
 
 @dataclass
@@ -52,6 +54,54 @@ class MonthFlows:
     new_h100e: dict[str, float] = field(default_factory=dict)
 
 
+def grey_demand(free: np.ndarray, other: np.ndarray, buyer: np.ndarray, price_part: np.ndarray,
+                perf: np.ndarray, block_rows: int = GREY_BLOCK_ROWS) -> np.ndarray:
+    """Units of smuggled chips all buyers want at each grid price (one value per price).
+
+    Buyer i wants ``free_i * g_ij / (other_i + g_ij) / perf_i`` units at price j (its CES share
+    of the grey option, 0 when it has no option at all), where ``g_ij = buyer_i * price_part_j``.
+    The (buyers x prices) table is filled ``block_rows`` buyers at a time in buffers reused from
+    block to block: whole-table temporaries cost more in memory traffic and page faults than in
+    arithmetic once there are 100k buyers, and hold gigabytes at a million.
+
+    Bit for bit the same as summing the whole table with ``.sum(axis=0)``: every cell goes through
+    the same operations, and numpy sums axis 0 of a C-ordered table of two or more columns row by
+    row, so a block whose first row is the running total of the blocks before it continues the
+    very same sequence of additions (the first block has no such row: 0 + x is not always x).
+    """
+    n, cols = len(free), len(price_part)
+    if n == 0:
+        return np.zeros(cols)
+    rows = min(n, block_rows)
+    table = np.empty((rows + 1, cols))  # row 0: running total of the earlier blocks
+    g, both = np.empty((rows, cols)), np.empty((rows, cols))
+    positive = np.empty((rows, cols), dtype=bool)
+    total = table[0]
+    for start in range(0, n, rows):
+        k = min(rows, n - start)
+        part = slice(start, start + k)
+        share = table[1:k + 1]
+        np.multiply(buyer[part, None], price_part[None, :], out=g[:k])
+        np.add(other[part, None], g[:k], out=both[:k])
+        np.greater(both[:k], 0, out=positive[:k])
+        share.fill(0.0)
+        np.divide(g[:k], both[:k], out=share, where=positive[:k])
+        np.multiply(free[part, None], share, out=share)
+        np.divide(share, perf[part, None], out=share)
+        total = np.add.reduce(table[1 if start == 0 else 0:k + 1], axis=0)
+        table[0] = total
+    return total
+
+
+def _units(claim: object) -> float:
+    """Units in one claim: a number, or the total of an array of units per buyer.
+
+    ``float(np.sum(claim))`` gives the same, but numpy's dispatch on a plain number costs
+    more than the rest of a vendor's allocation (thousands of calls per replication).
+    """
+    return float(claim.sum()) if isinstance(claim, np.ndarray) else float(claim)  # type: ignore[arg-type]
+
+
 class Market:
     """Channel choice and clearing for all Chinese buyers at once."""
 
@@ -65,9 +115,12 @@ class Market:
         )
         self.k_legal = range(len(LEGAL_CHIPS))
         self.k_domestic = range(len(LEGAL_CHIPS), len(LEGAL_CHIPS) + len(DOMESTIC_CHIPS))
+        self.legal_cols = slice(self.k_legal.start, self.k_legal.stop)
+        self.domestic_cols = slice(self.k_domestic.start, self.k_domestic.stop)
         self.k_cloud, self.k_sub, self.k_grey = (len(self.options) - 3, len(self.options) - 2,
                                                  len(self.options) - 1)
         self.perf = self._fit(book)
+        self.perf_floor = np.maximum(self.perf, 1e-9)  # what costs are divided by
         # (due month, chip, cleared under a licence rule) -> units per buyer
         self.order_book: dict[tuple[int, str, bool], np.ndarray] = {}
         self.usual_units = np.zeros((book.n, len(LEGAL_CHIPS)))
@@ -157,9 +210,25 @@ class Market:
         return access
 
     # --- choice -------------------------------------------------------------------------------
-    def _weights(self, price: np.ndarray, mult: np.ndarray, avail: np.ndarray) -> np.ndarray:
-        cost = price[None, :] * mult / np.maximum(self.perf, 1e-9) / 1e4
+    def _weights(self, price: np.ndarray, mult: np.ndarray, avail: np.ndarray,
+                 options: slice = slice(None)) -> np.ndarray:
+        """CES weight of each buyer's options: availability x effective cost^-elasticity.
+
+        ``options`` picks a run of columns (of ``mult``, ``avail`` and the fit) when only
+        those need working out; each cell is the same expression either way.
+        """
+        cost = price[None, :] * mult / self.perf_floor[:, options] / 1e4
         return avail * cost ** -self.model.params["buyers.price_elasticity"]
+
+    def _reprice_grey(self, weights: np.ndarray, price: np.ndarray, mult: np.ndarray,
+                      avail: np.ndarray) -> None:
+        """Update ``weights`` in place for a new grey price in ``price``.
+
+        Only the grey column depends on it, and the power is most of the cost of the whole
+        table, so only that column is worked out again (with the same expression: same bits).
+        """
+        k = slice(self.k_grey, self.k_grey + 1)
+        weights[:, k] = self._weights(price[k], mult[:, k], avail[:, k], k)
 
     def _clear_grey(self, free: np.ndarray, weights: np.ndarray, mult_grey: np.ndarray,
                     avail_grey: np.ndarray) -> float:
@@ -171,10 +240,7 @@ class Market:
         perf = np.maximum(self.perf[:, self.k_grey], 1e-9)
         # (price x mult / perf)^-theta splits into a buyer part and a price part: no (n, G) power
         buyer = avail_grey * (mult_grey / perf) ** -theta
-        g = buyer[:, None] * ((prices / 1e4) ** -theta)[None, :]  # (n, G)
-        both = other[:, None] + g
-        share = np.divide(g, both, out=np.zeros_like(g), where=both > 0)
-        demand = (free[:, None] * share / perf[:, None]).sum(axis=0)
+        demand = grey_demand(free, other, buyer, (prices / 1e4) ** -theta, perf)
         supply = self.model.smugglers.supply_curve(prices)
         excess = demand - supply
         if excess[0] <= 0:
@@ -217,19 +283,12 @@ class Market:
         premium = self._clear_grey(free, weights, mult[:, self.k_grey], avail[:, self.k_grey])
         grey_price = m.grey_list_price() * (1 + premium)
         price[self.k_grey] = grey_price
-        weights = self._weights(price, mult, avail)
-        total = weights.sum(axis=1, keepdims=True)
-        shares = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
-        h100e = free[:, None] * shares
-        dom = list(self.k_domestic)
-        dom_w = weights[:, dom]
-        dom_share = dom_w / np.maximum(dom_w.sum(axis=1, keepdims=True), 1e-300)
-        h100e[:, dom] += (book.demand * floor)[:, None] * dom_share
-        units = h100e / np.maximum(self.perf, 1e-9)
-        legal = list(self.k_legal)
+        self._reprice_grey(weights, price, mult, avail)
+        units = self._planned_units(weights, free, book.demand * floor)
+        legal = units[:, self.legal_cols]
         w = m.params["buyers.usual_purchase_weight"]
-        self.usual_units = (1 - w) * self.usual_units + w * units[:, legal]
-        units[:, legal] += self._stockpile_units(avail, units[:, legal])
+        self.usual_units = (1 - w) * self.usual_units + w * legal
+        legal += self._stockpile_units(avail, legal)
         units *= self._budget_scale(units, price)[:, None]
 
         flows = MonthFlows(grey_premium=premium)
@@ -237,11 +296,27 @@ class Market:
         self._order_legal(units)
         claims = self._claims(units, grey_price)
         self._ship_all(claims, units, grey_price, flows, received)
-        for ch, arr in received.items():
-            book.received[ch] = arr
+        book.receive(received)
         flows.new_h100e = {ch: float(arr.sum()) for ch, arr in received.items()}
         self._collect_rent()
         return flows
+
+    def _planned_units(self, weights: np.ndarray, free: np.ndarray, mandated: np.ndarray
+                       ) -> np.ndarray:
+        """Units of each option each buyer plans to get (before stockpiling and budget).
+
+        ``free`` H100e are split by the CES shares, ``mandated`` H100e (domestic-mandate floors)
+        across the domestic parts alone. The (buyers x options) tables are worked on in place
+        and through column slices (views) rather than copies: the arithmetic per cell is the
+        same, the memory traffic much smaller with many buyers.
+        """
+        total = weights.sum(axis=1, keepdims=True)
+        h100e = np.divide(weights, total, out=np.zeros_like(weights), where=total > 0)
+        h100e *= free[:, None]  # the shares, times what each buyer is free to place
+        dom_w = weights[:, self.domestic_cols]
+        dom_share = dom_w / np.maximum(dom_w.sum(axis=1, keepdims=True), 1e-300)
+        h100e[:, self.domestic_cols] += mandated[:, None] * dom_share
+        return np.divide(h100e, self.perf_floor, out=h100e)  # H100e -> units
 
     def _budget_scale(self, units: np.ndarray, price: np.ndarray) -> np.ndarray:
         """Share of planned purchases each buyer can afford this month."""
@@ -351,12 +426,16 @@ class Market:
             self._ship_domestic(i, chip, units, flows, received)
         flows.cancelled_orders, self.cancelled = self.cancelled, 0.0
 
-    def _allocate(self, chip: str, claim: dict[str, object]) -> tuple[float, float]:
-        """Shares of non-China and China claims a vendor can serve from inventory."""
+    def _allocate(self, chip: str, claim: dict[str, object]) -> tuple[float, float, float]:
+        """Shares of non-China and China claims a vendor can serve from inventory.
+
+        Returns (share of the non-China claims served, share of the China claims served,
+        non-China units claimed).
+        """
         m = self.model
         available = m.vendor_of(chip).available(chip)
         china = sum(float(a.sum()) for a in claim.get("china", ()))
-        rest = sum(float(np.sum(v)) for k, v in claim.items() if k != "china")
+        rest = sum(_units(v) for k, v in claim.items() if k != "china")
         rule = m.policy.licences.get(chip)
         if rule is not None and rule.us_supply_first:
             f_rest = min(1.0, available / rest) if rest > 0 else 1.0
@@ -365,18 +444,18 @@ class Market:
                 overseas = float(claim.get("overseas", 0.0)) * f_rest  # type: ignore[arg-type]
                 room = min(room, rule.max_share_of_us * overseas)
             f_china = min(1.0, room / china) if china > 0 else 1.0
-            return f_rest, max(f_china, 0.0)
+            return f_rest, max(f_china, 0.0), rest
         total = china + rest
         f = min(1.0, available / total) if total > 0 else 1.0
-        return f, f
+        return f, f, rest
 
     def _ship_us_part(self, chip, claim, units, flows, received) -> float:  # noqa: ANN001
         """Ship one US part to every claimant; return units bought by smugglers."""
         m, policy, book = self.model, self.model.policy, self.model.book
         vendor = m.vendor_of(chip)
         list_price = vendor.list_price(chip)
-        f_rest, f_china = self._allocate(chip, claim)
-        vendor.note_orders(chip, sum(float(np.sum(v)) for k, v in claim.items() if k != "china"))
+        f_rest, f_china, rest = self._allocate(chip, claim)
+        vendor.note_orders(chip, rest)
 
         def ship(units_: float, destination: str) -> None:
             vendor.ship(chip, units_)

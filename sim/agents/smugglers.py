@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from sim.model import ChipTradeModel
 
 
+#: Cells of the (prices x smugglers) table worked out at a time (see supply_curve).
+SUPPLY_BLOCK_CELLS = 1 << 17
+
+
 def _mean_one(rng: np.random.Generator, sigma: float, size: int) -> np.ndarray:
     """Log-normal draws with mean 1: heterogeneity that keeps the parameter as the mean."""
     return rng.lognormal(-0.5 * sigma**2, sigma, size)
@@ -80,12 +84,32 @@ class SmugglerNetwork(mesa.Agent):
         return buy + p["smuggling.route_cost_usd"] + permit
 
     def supply_curve(self, prices: np.ndarray) -> np.ndarray:
-        """Expected units delivered into China at each candidate grey-market price."""
+        """Expected units delivered into China at each candidate grey-market price.
+
+        Smuggler i ships ``clip((price * (1 - q_i) / cost_i - 1) / markup_i, 0, 1)`` of its
+        capacity at a price and delivers the share ``1 - q_i`` of it. The (prices x smugglers)
+        table is worked out a block of prices at a time, in place in one buffer: with a million
+        smugglers each whole-table temporary would be half a gigabyte. Each price's total is the
+        same sum over the same row as in one table, so the result is unchanged to the bit.
+        """
         q = self.detection()[self.route]
         cost = self.unit_cost()[self.route]
-        margin = prices[:, None] * (1.0 - q) / cost - 1.0  # (prices, smugglers)
-        share = np.clip(margin / self.markup, 0.0, 1.0)
-        return (share * (self.capacity * self.active * (1.0 - q))).sum(axis=1)
+        keep = 1.0 - q
+        delivers = self.capacity * self.active * keep  # units delivered at full capacity
+        rows = max(1, min(len(prices), SUPPLY_BLOCK_CELLS // max(self.size, 1)))
+        block = np.empty((rows, self.size))
+        supply = np.empty(len(prices))
+        for start in range(0, len(prices), rows):
+            part = slice(start, min(start + rows, len(prices)))
+            share = block[:part.stop - start]
+            np.multiply(prices[part, None], keep, out=share)
+            np.divide(share, cost, out=share)
+            np.subtract(share, 1.0, out=share)  # the margin
+            np.divide(share, self.markup, out=share)
+            np.clip(share, 0.0, 1.0, out=share)
+            np.multiply(share, delivers, out=share)
+            supply[part] = share.sum(axis=1)
+        return supply
 
     def plan_shipments(self, price: float) -> float:
         """Decide this month's shipments at the clearing price; return units to buy."""
