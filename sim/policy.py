@@ -8,8 +8,10 @@ its own class.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Buyer classes as named in scenario files.
 BUYER_CLASSES: tuple[str, ...] = ("big_tech", "small_firms", "research_labs", "state_dcs")
@@ -86,6 +88,8 @@ class PolicyState:
             state_funded: per buyer, whether it is a state-funded / public data centre.
             inference_weight: per buyer, the inference share of its compute demand.
         """
+        import numpy as np  # here, not at the top: `chipsim check` loads this module, not numpy
+
         best = np.zeros(np.shape(inference_weight))
         for m in self.mandates:
             if m.applies_to == "all":
