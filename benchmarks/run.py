@@ -1,6 +1,6 @@
 """chipsim benchmarks: one command, one table (SPEC section 6, issue 6).
 
-    /work/venv/bin/python benchmarks/run.py            # full run (about 4-5 minutes on 2 cores)
+    /work/venv/bin/python benchmarks/run.py            # full run (about 2 minutes on 2 cores)
     /work/venv/bin/python benchmarks/run.py --quick    # fewer replications, populations to 10k
 
 Measures, in one run, on this machine:
@@ -9,6 +9,7 @@ Measures, in one run, on this machine:
 * time and peak memory of one replication as the small populations grow (1k .. 1M), each size in
   its own subprocess, and whether the cost per agent stays flat (linear growth);
 * parallel efficiency of ``sim.executors.run_replications`` with 2 workers against 1;
+* Mesa's ``mesa.batch_run`` against chipsim's runner over the same model class and seeds;
 * start-up time of ``chipsim --help`` and ``chipsim check scenarios/baseline.yaml``;
 * Mesa's tutorial money model (``benchmarks/yardstick.py``) as a machine-independent yardstick:
   every time is also given as a multiple of the yardstick time.
@@ -31,8 +32,10 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -290,6 +293,95 @@ def measure_parallel(n: int, yard: float) -> list[Row]:
     ]
 
 
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """``(seconds, fn())``."""
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def measure_batch_run(n: int, yard: float) -> list[Row]:
+    """Mesa's ``batch_run`` against chipsim's runner: same model class, scenario and seeds.
+
+    ``batch_run`` runs one model per seed; chipsim's ensemble runner runs the scenario *and*
+    its counterfactual per seed (revenue loss is their paired difference). The like-for-like
+    pair is therefore ``batch_run`` against the runner's single-model step,
+    ``sim.replication.simulate``, on the seeds ``run_replications`` gives replications
+    ``0..n-1``; the runner with its counterfactual is reported beside them. Both like-for-like
+    timings are the best of two, taken alternately, so a change in machine load between them
+    does not pass for a difference. The last month's metrics of every run are compared: the
+    same model on the same seeds must give the same numbers whichever tool drives it.
+    """
+    import multiprocessing
+    import warnings
+
+    from mesa.batchrunner import batch_run
+
+    from sim.executors import run_replications
+    from sim.metrics import MODEL_METRICS
+    from sim.model import ChipTradeModel
+    from sim.replication import replication_seed, simulate
+    from sim.scenario import load_counterfactual, load_scenario
+
+    scenario = load_scenario(TIMELINE)
+    counterfactual = load_counterfactual(scenario)
+
+    def seeds() -> list:
+        return [replication_seed(scenario.seed, i) for i in range(n)]  # fresh: same as the runner
+
+    def mesa(value: object) -> list[dict]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return batch_run(ChipTradeModel, parameters={"scenario": value}, rng=seeds(),
+                             max_steps=10_000, number_processes=1, data_collection_period=-1,
+                             display_progress=False)
+
+    def chipsim() -> list:
+        return [simulate(scenario, seed) for seed in seeds()]
+
+    method = multiprocessing.get_start_method(allow_none=True)
+    try:  # batch_run switches the whole process to "spawn"; put it back afterwards
+        t_mesa, t_chip = float("inf"), float("inf")
+        for _ in range(2):
+            t, rows = _timed(lambda: mesa(scenario))
+            t_mesa = min(t_mesa, t)
+            t, records = _timed(chipsim)
+            t_chip = min(t_chip, t)
+        t_path, _ = _timed(lambda: mesa(str(TIMELINE.relative_to(ROOT))))
+        t_runner, results = _timed(lambda: list(run_replications(
+            scenario, counterfactual, range(n), workers=1)))
+    finally:
+        multiprocessing.set_start_method(method, force=True)
+    if len(rows) != n or any(r.error for r in results):
+        raise RuntimeError(f"batch_run gave {len(rows)} rows for {n} seeds, or the runner failed")
+    same = all(row[name] == rec[-1, j] for row, rec in zip(rows, records, strict=True)
+               for j, name in enumerate(MODEL_METRICS))
+    _log(f"batch_run {t_mesa:.2f} s, simulate {t_chip:.2f} s, batch_run(path) {t_path:.2f} s, "
+         f"run_replications {t_runner:.2f} s; same numbers: {same}")
+    ratio = t_mesa / t_chip
+    setting = ("number_processes=1, data_collection_period=-1, rng = the runner's seeds of "
+               f"replications 0..{n - 1}")
+    return [
+        Row(f"mesa.batch_run(ChipTradeModel, parameters={{'scenario': <loaded timeline>}}, "
+            f"{setting}): {n} model runs, no counterfactual (best of 2)",
+            f"{_fmt_s(t_mesa)} ({_fmt_s(t_mesa / n)} per run)", _ratio(t_mesa, yard)),
+        Row(f"chipsim runner, same {n} seeds, no counterfactual: sim.replication.simulate "
+            "(best of 2)", f"{_fmt_s(t_chip)} ({_fmt_s(t_chip / n)} per run)",
+            _ratio(t_chip, yard)),
+        Row("mesa.batch_run / chipsim runner, like for like (same model runs)",
+            f"{ratio:.2f} (batch_run {abs(ratio - 1) * 100:.0f} % "
+            f"{'slower' if ratio >= 1 else 'faster'}); last-month metrics identical for all "
+            f"{n} seeds: {'yes' if same else 'NO'}", "-", "-", "-" if same else "NO", "-"),
+        Row("mesa.batch_run as above, the scenario given as its file path (every run re-reads "
+            "and validates the YAML)", f"{_fmt_s(t_path)} ({_fmt_s(t_path / n)} per run)",
+            _ratio(t_path, yard)),
+        Row(f"chipsim runner as it is used: run_replications, same {n} seeds, workers=1, "
+            "counterfactual included (2 model runs per seed)",
+            f"{_fmt_s(t_runner)} ({t_runner / t_mesa:.2f}x batch_run's time for twice the "
+            "model runs)", _ratio(t_runner, yard)),
+    ]
+
+
 def _best_of(cmd: list[str], repeats: int) -> tuple[float, int]:
     best = float("inf")
     code = 0
@@ -418,11 +510,12 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(Row("Parallel efficiency relative to the machine control",
                     f"{float(rows[-2].value.split()[0]) / machine_eff:.2f}", "-", "-", "n/a",
                     "-"))
+    rows += measure_batch_run(n, yard)
     rows += measure_cli(yard, cli_repeats)
-    rows.append(Row("mesa.batch_run comparison",
-                    "not measured: ChipTradeModel has no DataCollector yet (issue 4)"))
+    yard_end = measure_yardstick()  # a check on the ratios: was the machine as fast at the end?
     elapsed = time.perf_counter() - started
     info["Load average (1 min) at end"] = f"{os.getloadavg()[0]:.2f}"
+    info["Yardstick at the start / at the end"] = f"{_fmt_s(yard)} / {_fmt_s(yard_end)}"
     info["Benchmark wall time"] = f"{elapsed:.0f} s"
     info["Command"] = "python benchmarks/run.py " + " ".join(sys.argv[1:] if argv is None else argv)
 
@@ -432,6 +525,10 @@ def main(argv: list[str] | None = None) -> int:
     if float(info["Load average (1 min) at start"]) > 0.5 * cores:
         desc += (f"\n\n**Warning: the machine was busy** (load average above {0.5 * cores:.1f} on "
                  f"{cores} cores at the start): times are inflated and the ratios noisy.")
+    if not 0.8 <= yard_end / yard <= 1.25:
+        desc += (f"\n\n**Warning: the yardstick moved** ({_fmt_s(yard)} at the start, "
+                 f"{_fmt_s(yard_end)} at the end): the load changed during the run, so the "
+                 "`x yardstick` ratios (all against the start value) are off by that much.")
     report = (f"# chipsim benchmarks\n\n{desc}\n\n{text}\n\n"
               "Targets are reported, not asserted. `x yardstick` = the time divided by the "
               "yardstick time of this run (benchmarks/yardstick.py).\n")
