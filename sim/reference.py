@@ -32,7 +32,7 @@ One YAML file is one experiment. Unknown keys are errors. Errors name the file, 
 | `seed` | no | root seed; replication *i* uses `SeedSequence(seed, spawn_key=(i,))` (default 0) |
 | `counterfactual` | no | `no-events` (default: this file without its events) or a path to another scenario with the same period; revenue loss is measured against it, seed by seed |
 | `population` | no | `small_buyers` (200), `smugglers` (60), `cloud_providers` (12) |
-| `parameters` | no | overrides of the defaults below by dotted name: a number, or a distribution drawn once per replication: `{uniform: [a, b]}`, `{triangular: [low, mode, high]}`, `{normal: [mean, sd]}`, `{lognormal: [mu, sigma]}` |
+| `parameters` | no | overrides of the defaults below by dotted name: a number, or a distribution drawn once per replication: `{uniform: [a, b]}`, `{triangular: [low, mode, high]}`, `{normal: [mean, sd]}`, `{lognormal: [mu, sigma]}`; each within the parameter's range (below) |
 | `initial_policy` | no | moves already in force at `period.start`: `{move: NAME, ...parameters}` |
 | `events` | no | dated moves: `{date: YYYY-MM, announced: YYYY-MM (optional, not after date), move: NAME, note: text, ...parameters}` |
 """
@@ -71,11 +71,20 @@ def _parameters() -> list[str]:
 
     lines = ["## Parameters", "",
              "Defaults from `sim/data/parameters.yaml`. Source: a FACTS id or *assumption*.", "",
-             "| parameter | default | unit | source | meaning |", "|---|---|---|---|---|"]
+             "The range is where the model is valid (no division by zero, no negative stocks, "
+             "bounded memory), not a calibration. A number outside it is refused, and so is a "
+             "`uniform` or `triangular` distribution reaching outside it. `normal` and "
+             "`lognormal` draws are clipped into it (a draw below the range becomes its low end, "
+             "one above its high end), and their mean (median `e^mu`) must lie in it. "
+             "`buyers.demand_share.*` and `smuggling.chip_mix.*` are scaled to sum to 1, so at "
+             "least one of each must stay above 0.", "",
+             "| parameter | default | range | unit | source | meaning |",
+             "|---|---|---|---|---|---|"]
     for spec in DEFAULTS.values():
         value = spec.value
         shown = value.to_yaml() if isinstance(value, Distribution) else f"{value:g}"
-        lines.append(f"| `{spec.name}` | {shown} | {spec.unit} | {spec.source} | {spec.meaning} |")
+        lines.append(f"| `{spec.name}` | {shown} | {spec.range_text} | {spec.unit} | "
+                     f"{spec.source} | {spec.meaning} |")
     return [*lines, ""]
 
 

@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from sim.errors import ScenarioError
 from sim.months import format_month, parse_month
 from sim.moves import MOVES, Move
-from sim.parameters import DEFAULTS, Distribution
+from sim.parameters import DEFAULTS, Distribution, share_group_problem
 from sim.yamlsafe import (
     MAX_DEPTH,
     SURROGATE,
@@ -567,6 +567,12 @@ def _parameters(tree: _Tree) -> dict[str, float | Distribution]:
                 path, f"unknown parameter {_show(name)}{hint} (`chipsim list parameters`)"
             )
         out[name] = _parameter_value(tree, path, value)
+        problem = DEFAULTS[name].problem(out[name])
+        if problem is not None:
+            raise tree.error(path, problem)
+    shares = share_group_problem(out)
+    if shares is not None:
+        raise tree.error(("parameters", shares[0]), shares[1])
     return out
 
 

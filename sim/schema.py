@@ -44,15 +44,19 @@ def scenario_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a scenario file."""
     from sim.moves import MOVES
     from sim.parameters import DEFAULTS
+    from sim.scenario import POPULATION_LIMITS
 
     def moves(dated: bool) -> dict[str, Any]:
         return {"type": "array",
                 "items": {"oneOf": [_move_schema(n, MOVES[n], dated) for n in sorted(MOVES)]}}
 
-    parameters = {name: {"description": f"{spec.meaning} [{spec.unit}; {spec.source}]",
-                         "oneOf": [{"type": "number"}, {"$ref": "#/$defs/distribution"}]}
+    parameters = {name: {"description": f"{spec.meaning} [{spec.unit}, range"
+                                        f" {spec.range_text}; {spec.source}]",
+                         "oneOf": [{"type": "number", "minimum": spec.low, "maximum": spec.high},
+                                   {"$ref": "#/$defs/distribution"}]}
                   for name, spec in DEFAULTS.items()}
-    count = {"type": "integer", "minimum": 1}
+    population = {key: {"type": "integer", "minimum": 1, "maximum": limit}
+                  for key, limit in POPULATION_LIMITS.items()}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "chipsim scenario",
@@ -72,8 +76,7 @@ def scenario_schema() -> dict[str, Any]:
             "seed": {"type": "integer", "minimum": 0},
             "counterfactual": {"type": "string"},
             "population": {"type": "object", "additionalProperties": False,
-                           "properties": {"small_buyers": count, "smugglers": count,
-                                          "cloud_providers": count}},
+                           "properties": population},
             "parameters": {"type": "object", "additionalProperties": False,
                            "properties": parameters},
             "initial_policy": moves(dated=False),

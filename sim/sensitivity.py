@@ -3,12 +3,12 @@
 What ``chipsim sensitivity FILE`` does. The uncertain parameters are those the scenario file
 gives a distribution (``smuggling.markup: {uniform: [0.3, 0.8]}``). Each is sampled over its
 distribution - truncated to :meth:`~sim.parameters.Distribution.bounds` for the unbounded normal
-and lognormal - with a scrambled Sobol' sequence, in the Saltelli design: two base matrices A
-and B of ``n`` points, and for each parameter *i* the matrix AB_i (A with column *i* from B), so
-``n * (d + 2)`` parameter points in all. At each point the model runs with those values fixed
-(the counterfactual too, so revenue loss stays a paired difference) on the same ``seeds``
-replications (common random numbers), and each output is the period total (flows) or final
-value (stocks, rates), averaged over the seeds.
+and lognormal, and to the parameter's allowed range - with a scrambled Sobol' sequence, in the
+Saltelli design: two base matrices A and B of ``n`` points, and for each parameter *i* the
+matrix AB_i (A with column *i* from B), so ``n * (d + 2)`` parameter points in all. At each
+point the model runs with those values fixed (the counterfactual too, so revenue loss stays a
+paired difference) on the same ``seeds`` replications (common random numbers), and each output
+is the period total (flows) or final value (stocks, rates), averaged over the seeds.
 
 The indices, per output and parameter:
 
@@ -305,15 +305,18 @@ class TruncatedDistribution:
 
     Uniform and triangular distributions are used as they are; normal and lognormal ones are
     truncated to :meth:`~sim.parameters.Distribution.bounds` (mean +- 2 sd of the underlying
-    normal), so that no sample lands in the far tails where a parameter stops making sense.
+    normal), so that no sample lands in the far tails where a parameter stops making sense, and
+    to ``within``, the parameter's allowed range (the scenario loader refuses values outside it).
     """
 
-    def __init__(self, dist: Distribution) -> None:
+    def __init__(self, dist: Distribution,
+                 within: tuple[float, float] = (-math.inf, math.inf)) -> None:
         from scipy import stats
 
         self.dist = dist
         a = dist.args
         low, high = dist.bounds()
+        low, high = max(low, within[0]), min(high, within[1])
         self.low, self.high = low, high
         self.q_low, self.q_high = 0.0, 1.0
         match dist.kind:
@@ -342,11 +345,12 @@ class TruncatedDistribution:
 
 def uncertain_parameters(scenario: Scenario) -> dict[str, Distribution]:
     """The parameters the scenario gives a (non-degenerate) distribution, in name order."""
-    from sim.parameters import Distribution
+    from sim.parameters import DEFAULTS, Distribution
 
     return {
         name: value for name, value in sorted(scenario.parameters.items())
-        if isinstance(value, Distribution) and not TruncatedDistribution(value).degenerate
+        if isinstance(value, Distribution)
+        and not TruncatedDistribution(value, DEFAULTS[name].limits).degenerate
     }
 
 
@@ -535,6 +539,7 @@ def analyse_scenario(
 
     """
     from sim.metrics import METRIC_NAMES
+    from sim.parameters import DEFAULTS
     from sim.runner import package_versions
 
     label = str(scenario.path) if scenario.path is not None else scenario.name
@@ -553,7 +558,8 @@ def analyse_scenario(
     f = ModelFunction(scenario, names, tuple(outputs), seeds=seeds, workers=workers,
                       progress=progress)
     started, clock = datetime.now(UTC), time.perf_counter()
-    result = sobol_analysis(f, [TruncatedDistribution(d) for d in params.values()], samples,
+    samplers = [TruncatedDistribution(d, DEFAULTS[n].limits) for n, d in params.items()]
+    result = sobol_analysis(f, samplers, samples,
                             parameters=names, outputs=outputs, seed=scenario.seed % 2**32)
     result.notes["by_seed"] = _by_seed(result, f.by_seed)
     manifest = {
@@ -563,7 +569,8 @@ def analyse_scenario(
         "scenario_file": str(scenario.path) if scenario.path else None,
         "scenario_hash": scenario.content_hash(),
         "parameters": {name: dist.to_yaml() for name, dist in params.items()},
-        "sampling": "normal and lognormal truncated to mean +- 2 sd of the underlying normal",
+        "sampling": "normal and lognormal truncated to mean +- 2 sd of the underlying normal"
+                    " and to the parameter's allowed range",
         "outputs": list(outputs),
         "method": {
             "design": "Saltelli (2010): scrambled Sobol' sequence, matrices A, B, AB_i",

@@ -7,12 +7,14 @@ every dollar a buyer pays reaches a vendor, a government or an intermediary.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from conftest import TIMELINE, make, run_model
 
 from sim.ledger import ConservationError
 from sim.model import ChipTradeModel
 from sim.moves import MOVES
+from sim.parameters import DEFAULTS
 from sim.replication import replication_seed
 from sim.scenario import load_counterfactual, load_scenario
 
@@ -71,6 +73,20 @@ def test_timeline_counterfactual_conserves_chips_and_money_every_month(index):
 @pytest.mark.parametrize("seed", (0, 1))
 def test_every_move_conserves_chips_and_money_every_month(seed):
     checked_run(make(events=EVERY_MOVE), seed)
+
+
+#: Each parameter alone at either end of its allowed range (sim/data/parameters.yaml); cohorts
+#: at most 40 buyers (the top of their range is slow to run, not different).
+RANGE_ENDS = [(name, min(end, 40.0) if name.startswith("buyers.cohort_size.") else end)
+              for name, spec in DEFAULTS.items() for end in spec.limits]
+
+
+@pytest.mark.parametrize(("name", "value"),
+                         [pytest.param(n, v, id=f"{n}={v:g}") for n, v in RANGE_ENDS])
+def test_every_parameter_at_either_end_of_its_range_conserves(name, value):
+    scenario = make(events=EVERY_MOVE, parameters={name: value}, period=("2024-01", "2024-12"))
+    model = checked_run(scenario, 0)
+    assert np.isfinite(model.records).all()
 
 
 def test_runner_checks_conservation_in_every_replication():

@@ -7,11 +7,13 @@ entry points are exercised - :func:`sim.scenario.scenario_from_dict` and the YAM
 (:func:`sim.yamlsafe.parse_yaml`, :func:`sim.scenario.load_scenario` on a file) - and nothing but
 :class:`~sim.errors.ScenarioError` may come out.
 
-Valid generated scenarios, with short periods and small populations, are also run through the
-model with conservation checked every month, and their outputs must be finite and, where they
-count things or money, non-negative; so are scenarios with every move at the ends of its ranges.
-Model parameters there are drawn near their defaults: parameters have no declared ranges yet, and
-values far from them break the model (:data:`UNRUNNABLE_PARAMETERS`, strict xfails).
+Model parameters are drawn anywhere in their allowed ranges (``range`` in
+``sim/data/parameters.yaml``), as numbers or as distributions the loader accepts; values outside
+the ranges are refused at load time (:data:`OUT_OF_RANGE_PARAMETERS`, each of which used to crash
+the model). Valid generated scenarios, with short periods and small populations, are also run
+through the model with conservation checked every month, and their outputs must be finite and,
+where they count things or money, non-negative; so are scenarios with every move at the ends of
+its ranges.
 
 Hypothesis is derandomized (the same examples on every run) with bounded example counts, so the
 module is reproducible in CI and takes seconds.
@@ -20,9 +22,13 @@ module is reproducible in CI and takes seconds.
 from __future__ import annotations
 
 import math
+import os
 import random
+import subprocess
+import sys
 import types
 import typing
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -40,7 +46,7 @@ from sim.metrics import MODEL_METRICS, US_VENDORS, VENDORS
 from sim.model import ChipTradeModel
 from sim.months import format_month
 from sim.moves import MOVES
-from sim.parameters import DEFAULTS, Distribution
+from sim.parameters import DEFAULTS, Distribution, draw, share_group_problem
 from sim.policy import BUYER_CLASSES, ROUTES
 from sim.scenario import (
     MAX_SEED,
@@ -146,46 +152,65 @@ names = st.from_regex(r"\A[a-z0-9][a-z0-9-]{0,30}\Z")
 texts = st.text(max_size=40)
 
 
-def parameter_values(name: str, plausible: bool) -> st.SearchStrategy[Any]:
-    """A number or a distribution for a model parameter.
+#: Largest cohort size drawn for documents that are run (the range goes to 100000: slow runs).
+RUN_COHORT = 40
 
-    ``plausible``: near the calibrated default (0.5x to 1.5x, shares kept within 0..1), as the
-    model is meant to be run; otherwise any finite number the loader accepts.
+
+def parameter_limits(name: str, run: bool) -> tuple[float, float]:
+    """The range of a parameter; ``run``: the document will be run, so cohorts stay small."""
+    low, high = DEFAULTS[name].limits
+    return (low, RUN_COHORT) if run and name.startswith("buyers.cohort_size.") else (low, high)
+
+
+def parameter_values(name: str, run: bool = False) -> st.SearchStrategy[Any]:
+    """A number or a distribution for a model parameter, anywhere its range allows.
+
+    Numbers favour the ends of the range and the default; uniform and triangular distributions
+    lie within the range; normal and lognormal ones are centred in it with any spread (their
+    draws are clipped).
     """
-    if not plausible:
-        number = st.one_of(finite, st.integers(-10**6, 10**6))
-        return st.one_of(
-            number,
-            st.tuples(finite, finite).map(sorted).map(lambda ab: {"uniform": list(ab)}),
-            st.tuples(finite, finite, finite).map(sorted)
-              .map(lambda abc: {"triangular": list(abc)}),
-            st.tuples(finite, st.floats(0, 1e6)).map(lambda ms: {"normal": list(ms)}),
-        )
     spec = DEFAULTS[name]
-    low, high = (spec.value.bounds() if isinstance(spec.value, Distribution)
-                 else (spec.value, spec.value))
-    if spec.unit in ("share", "probability") and high <= 1.0:
-        cap = 1.0
-    else:
-        cap = math.inf
-
-    def scaled(factor: float) -> float:
-        return min(cap, factor * low), min(cap, factor * high)
-
-    factor = st.floats(0.5, 1.5)
+    low, high = parameter_limits(name, run)
+    inside = st.floats(low, high)
+    number = st.one_of(st.sampled_from([low, high, spec.clip(_centre(spec.value))]), inside)
+    spread = st.floats(0.0, high - low)
+    mu = st.floats(math.log(max(low, 1e-9)) + 1e-9, math.log(high) - 1e-9)  # e**mu in range
     return st.one_of(
-        factor.map(lambda f: scaled(f)[0]),
-        factor.map(scaled).map(lambda ab: {"uniform": sorted(ab)}),
+        number,
+        st.tuples(inside, inside).map(sorted).map(lambda ab: {"uniform": ab}),
+        st.tuples(inside, inside, inside).map(sorted).map(lambda abc: {"triangular": abc}),
+        st.tuples(inside, spread).map(lambda ms: {"normal": list(ms)}),
+        st.tuples(mu, st.floats(0.0, 3.0)).map(lambda ms: {"lognormal": list(ms)}),
     )
+
+
+def _centre(value: float | Distribution) -> float:
+    return sum(value.bounds()) / 2 if isinstance(value, Distribution) else value
+
+
+def in_range_parameters(draw: st.DrawFn, names: list[str], run: bool,
+                        ends: bool = False) -> dict[str, Any]:
+    """Values for ``names`` (``ends``: numbers at either end of the range, see
+    :func:`parameter_values`); a share group that could be all 0 loses members until it cannot.
+    """
+    params = {n: draw(st.sampled_from(parameter_limits(n, run)) if ends
+                      else parameter_values(n, run)) for n in names}
+    while (problem := share_group_problem(
+            {n: Distribution.parse(v) if isinstance(v, dict) else v for n, v in params.items()}
+    )) is not None:
+        del params[problem[0]]
+    return params
 
 
 @st.composite
 def valid_documents(draw: st.DrawFn, *, min_months: int = 1, max_months: int = 48,
-                    population: dict[str, int] | None = None, plausible: bool = False,
-                    max_events: int = 6, rich: bool = False) -> dict[str, Any]:
+                    population: dict[str, int] | None = None, run: bool = False,
+                    max_events: int = 6, rich: bool = False,
+                    max_parameters: int = 4) -> dict[str, Any]:
     """A valid scenario document (plain data, as a YAML file would hold it).
 
-    ``rich``: every optional section present (so that mutations reach deep keys).
+    ``rich``: every optional section present (so that mutations reach deep keys). ``run``: the
+    document will be run (small cohorts, see :func:`parameter_values`).
     """
     def maybe() -> bool:
         return rich or draw(st.booleans())
@@ -211,10 +236,10 @@ def valid_documents(draw: st.DrawFn, *, min_months: int = 1, max_months: int = 4
     elif maybe():
         doc["population"] = draw(st.fixed_dictionaries({}, optional={
             key: st.integers(1, limit) for key, limit in POPULATION_LIMITS.items()}))
-    chosen = draw(st.lists(st.sampled_from(sorted(DEFAULTS)), min_size=int(rich), max_size=4,
-                           unique=True))
+    chosen = draw(st.lists(st.sampled_from(sorted(DEFAULTS)), min_size=int(rich),
+                           max_size=max_parameters, unique=True))
     if chosen or maybe():
-        doc["parameters"] = {n: draw(parameter_values(n, plausible)) for n in chosen}
+        doc["parameters"] = in_range_parameters(draw, chosen, run)
     if maybe():
         doc["initial_policy"] = draw(st.lists(move_dicts(), min_size=int(rich), max_size=3))
     if maybe():
@@ -469,14 +494,36 @@ def check_invariants(scenario: Scenario) -> None:
         assert np.isfinite(base[:, i] - records[:, i]).all()
 
 
-small_valid = valid_documents(min_months=6, max_months=12, population=SMALL, plausible=True,
-                              max_events=5)
+small_valid = valid_documents(min_months=6, max_months=12, population=SMALL, run=True,
+                              max_events=5, max_parameters=20)
 
 
-@fast(12)
+@fast(20)
 @given(doc=small_valid)
 def test_model_invariants_on_random_valid_scenarios(doc):
     check_invariants(scenario_from_dict(doc))
+
+
+def _year_of_the_timeline() -> Scenario:
+    """The calibrated timeline's busiest year (2025-03..2026-02: most moves), small populations."""
+    doc = load_scenario(Path(__file__).resolve().parents[1] / "scenarios"
+                        / "timeline-2024-2026.yaml").resolved
+    period = {"start": "2025-03", "end": "2026-02"}
+    events = [e for e in doc["events"] if period["start"] <= e["date"] <= period["end"]]
+    return scenario_from_dict({**doc, "period": period, "events": events, "population": SMALL,
+                               "seeds": 1})
+
+
+TIMELINE_YEAR = _year_of_the_timeline()
+
+
+@fast(8)
+@given(data=st.data(), ends=st.booleans())
+def test_model_invariants_with_every_parameter_in_its_range(data, ends):
+    """All parameters at once, under many moves: each anywhere in its range, or at one end."""
+    params = in_range_parameters(data.draw, sorted(DEFAULTS), run=True, ends=ends)
+    parsed = {n: Distribution.parse(v) if isinstance(v, dict) else v for n, v in params.items()}
+    check_invariants(TIMELINE_YEAR.replace(parameters=parsed))
 
 
 #: Edge cases worth keeping whatever hypothesis draws: every move at the ends of its ranges.
@@ -517,42 +564,114 @@ def test_model_invariants_on_edge_moves(move):
     check_invariants(scenario_from_dict(edge_scenario(move)))
 
 
-# --- parameter values the loader accepts but the model cannot run -------------------------------
+# --- parameter values outside their ranges ----------------------------------------------------
 
-#: Model parameters have no declared ranges (sim/data/parameters.yaml gives value, unit, source,
-#: meaning), so the loader accepts any finite number, and these break the model: it hangs,
-#: allocates terabytes, divides by zero or breaks conservation. Each should be a ScenarioError
-#: naming the parameter's range. xfail(strict=True): once ranges are declared and checked, these
-#: pass and the marker must go (the invariant tests above only draw values near the defaults).
-UNRUNNABLE_PARAMETERS: list[tuple[str, Any, str]] = [
-    ("model.burn_in_months", 1e12, "the run never ends (1e12 burn-in months)"),
-    ("buyers.cohort_size.research_labs", 1e12, "MemoryError: 931 GiB array"),
-    ("vendors.lead_months", 1e12, "MemoryError"),
-    ("buyers.cohort_size.state_dcs", -1, "ValueError: could not broadcast (20,) into (19,)"),
-    ("clouds.amortisation_months", 0, "ZeroDivisionError"),
-    ("demand.growth_per_year", -1, "ZeroDivisionError: 0.0 cannot be raised to a negative power"),
-    ("buyers.small_firm_size_sigma", -1, "ValueError: sigma < 0 (numpy lognormal)"),
-    ("smuggling.capacity_units", -1, "ConservationError: money paid != received"),
-    ("smuggling.chip_mix.H100", -1, "ConservationError: produced != inventory + shipped"),
-    ("buyers.offshore_access.big_tech", -1, "ConservationError: cloud units"),
-    ("vendors.initial_utilisation", -1, "ConservationError: cloud units"),
-    ("buyers.train_weight.big_tech", 1e12, "negative china_compute_h100e"),
-    ("buyers.rumour_credence", -1, "negative legal_export_units"),
-    ("smuggling.capacity_units", {"normal": [350, 1000]},
-     "ConservationError (a plausible-looking distribution that can draw negative capacity)"),
+#: Values outside the allowed ranges, and what the model did with them before ranges were
+#: declared (it hung, allocated terabytes, divided by zero or broke conservation). Each is now a
+#: ScenarioError naming the parameter and its range.
+OUT_OF_RANGE_PARAMETERS: list[tuple[str, Any, str, str]] = [
+    ("model.burn_in_months", 1e12, "allowed maximum 120", "the run never ended"),
+    ("buyers.cohort_size.research_labs", 1e12, "allowed maximum 100000", "MemoryError: 931 GiB"),
+    ("vendors.lead_months", 1e12, "allowed maximum 36", "MemoryError"),
+    ("buyers.cohort_size.state_dcs", -1, "allowed minimum 1", "ValueError: could not broadcast"),
+    ("clouds.amortisation_months", 0, "allowed minimum 1", "ZeroDivisionError"),
+    ("demand.growth_per_year", -1, "allowed minimum -0.9", "ZeroDivisionError: 0.0 ** -x"),
+    ("buyers.small_firm_size_sigma", -1, "allowed minimum 0", "ValueError: sigma < 0"),
+    ("smuggling.capacity_units", -1, "allowed minimum 0", "ConservationError: money"),
+    ("smuggling.chip_mix.H100", -1, "allowed minimum 0", "ConservationError: chips"),
+    ("buyers.offshore_access.big_tech", -1, "allowed minimum 0", "ConservationError: clouds"),
+    ("vendors.initial_utilisation", -1, "allowed minimum 0", "ConservationError: clouds"),
+    ("buyers.train_weight.big_tech", 1e12, "allowed maximum 1", "negative compute"),
+    ("buyers.rumour_credence", -1, "allowed minimum 0", "negative legal exports"),
+    ("smuggling.capacity_units", {"uniform": [-100, 400]}, "reaches outside the allowed range",
+     "ConservationError (a uniform that draws negative capacities)"),
+    ("smuggling.capacity_units", {"normal": [-350, 1000]}, "mean -350 is outside the allowed",
+     "ConservationError (a normal centred on a negative capacity)"),
+    ("buyers.rumour_credence", {"lognormal": [1, 0.5]}, "median 2.71828 is outside",
+     "a credence above 1"),
 ]
 
 
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [pytest.param(name, value, id=name + ("-distribution" if isinstance(value, dict) else ""),
-                  marks=pytest.mark.xfail(
-        strict=True, reason=f"no parameter ranges: the model fails with {why}"))
-     for name, value, why in UNRUNNABLE_PARAMETERS],
-)
-def test_unrunnable_parameter_values_are_refused(name, value):
-    assert name in DEFAULTS
+def _case_id(name: str, value: Any) -> str:
+    return name + (f"-{next(iter(value))}" if isinstance(value, dict) else "")
+
+
+@pytest.mark.parametrize(("name", "value", "message"),
+                         [pytest.param(n, v, m, id=_case_id(n, v))
+                          for n, v, m, _ in OUT_OF_RANGE_PARAMETERS])
+def test_out_of_range_parameter_values_are_refused(name, value, message):
     doc = {"name": "p", "period": {"start": "2024-01", "end": "2024-09"},
            "parameters": {name: value}}
-    with pytest.raises(ScenarioError, match=name.replace(".", r"\.")):
+    with pytest.raises(ScenarioError) as info:
         scenario_from_dict(doc)
+    text = str(info.value)
+    assert text.startswith(f"<dict>: parameters.{name}: "), text
+    assert message in text and DEFAULTS[name].range_text in text, text
+
+
+def test_check_refuses_out_of_range_parameters_in_one_line_with_exit_2(tmp_path):
+    """`chipsim check`: file, line, key and the range, exit code 2 (SPEC §7)."""
+    path = tmp_path / "x.yaml"
+    path.write_text("name: x\nperiod: {start: 2024-01, end: 2024-12}\nparameters:\n"
+                    "  smuggling.markup: 0.5\n  clouds.amortisation_months: 0\n", encoding="utf-8")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-m", "sim", "check", str(path)], capture_output=True,
+                          text=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)},
+                          timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == (f"{path}:5: parameters.clouds.amortisation_months: 0 is below the"
+                           " allowed minimum 1 (range [1, 240])\n")
+    path.write_text("name: x\nperiod: {start: 2024-01, end: 2024-12}\nparameters:\n"
+                    "  smuggling.capacity_units:\n    uniform: [-100, 400]\n", encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    assert str(info.value) == (f"{path}:4: parameters.smuggling.capacity_units: uniform"
+                               " [-100, 400] reaches outside the allowed range [0, 1e6]")
+
+
+def test_shares_that_could_all_be_zero_are_refused():
+    mix = {f"smuggling.chip_mix.{c}": 0 for c in ("H100", "H200")}
+    doc = {"name": "p", "period": {"start": "2024-01", "end": "2024-09"},
+           "parameters": {**mix, "smuggling.chip_mix.B200": {"normal": [0.3, 0.1]}}}
+    with pytest.raises(ScenarioError, match=r"chip_mix\.B200: the shares smuggling\.chip_mix"):
+        scenario_from_dict(doc)
+    doc["parameters"]["smuggling.chip_mix.B200"] = {"uniform": [0.1, 0.3]}
+    scenario_from_dict(doc)  # one share that stays positive is enough: the mix is rescaled
+
+
+def test_every_default_lies_in_its_range():
+    for spec in DEFAULTS.values():
+        assert spec.low < spec.high and math.isfinite(spec.low) and math.isfinite(spec.high)
+        assert spec.problem(spec.value) is None, (spec.name, spec.problem(spec.value))
+    assert share_group_problem({}) is None
+
+
+def test_unbounded_distributions_are_clipped_into_the_range():
+    """A plausible-looking normal that reaches below 0 runs: its draws are clipped, not refused."""
+    name, value = "smuggling.capacity_units", {"normal": [350, 1000]}
+    scenario = TIMELINE_YEAR.replace(parameters={name: Distribution.parse(value)})
+    drawn = [draw(scenario.parameters, np.random.SeedSequence(0, spawn_key=(i,)))[name]
+             for i in range(200)]
+    assert min(drawn) == 0.0 and max(drawn) > 350  # about a third are clipped to the bound
+    assert drawn == [draw(scenario.parameters, np.random.SeedSequence(0, spawn_key=(i,)))[name]
+                     for i in range(200)]  # deterministic
+    for seed, capacity in ((0, 0.0), (1, 933.65)):  # seed 0's draw is negative, so clipped
+        model = ChipTradeModel(scenario, seed=seed, check_conservation=True)
+        assert model.params[name] == pytest.approx(capacity)
+        assert np.isfinite(model.run()).all()
+
+
+def test_clipping_leaves_draws_inside_the_range_unchanged():
+    """The shipped distributions lie in their ranges, so clipping changes none of their draws."""
+    root = Path(__file__).resolve().parents[1]
+    shipped = {n: s.value for n, s in DEFAULTS.items() if isinstance(s.value, Distribution)}
+    for path in sorted((root / "scenarios").glob("*.yaml")):
+        shipped |= {n: v for n, v in load_scenario(path).parameters.items()
+                    if isinstance(v, Distribution)}
+    for i in range(20):
+        seed = np.random.SeedSequence(7, spawn_key=(i,))
+        values = draw(shipped, seed)
+        for name, dist in shipped.items():
+            key = (*seed.spawn_key, zlib.crc32(name.encode()))
+            raw = dist.sample(np.random.default_rng(np.random.SeedSequence(7, spawn_key=key)))
+            assert values[name] == raw, name

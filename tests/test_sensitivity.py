@@ -111,6 +111,17 @@ def test_unbounded_distributions_are_sampled_within_their_bounds():
     assert TruncatedDistribution(Distribution("uniform", (2.0, 2.0))).degenerate
 
 
+def test_samples_stay_in_the_parameters_range():
+    """A normal reaching below 0 is truncated at the range too: every sample is a valid value."""
+    from sim.parameters import DEFAULTS
+
+    spec = DEFAULTS["smuggling.capacity_units"]
+    sampler = TruncatedDistribution(Distribution("normal", (350.0, 1000.0)), spec.limits)
+    values = sampler.ppf(np.linspace(0.0, 1.0, 1001))
+    assert values.min() == 0.0 and values.max() == pytest.approx(2350.0)
+    assert all(spec.problem(float(v)) is None for v in values)
+
+
 def test_fixed_values_reach_a_counterfactual_file_too(tmp_path):
     (tmp_path / "world.yaml").write_text(TINY.replace("PARAMS\n", "").replace(
         "name: tiny-uncertain", "name: world").replace("events:\n", "events: []\n#"))

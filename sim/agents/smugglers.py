@@ -49,7 +49,9 @@ class SmugglerNetwork(mesa.Agent):
         self.active = rng.random(size) < p["smuggling.initial_active_share"]
         base = group(p, "smuggling.base_detection")
         self.base_detection = np.array([base[r] for r in ROUTES])
-        self.mix = group(p, "smuggling.chip_mix")  # chip -> share of smuggled units
+        mix = group(p, "smuggling.chip_mix")  # chip -> share of smuggled units, summing to 1
+        total = sum(mix.values())  # > 0: the scenario loader refuses a mix that can be all 0
+        self.mix = {chip: share / total for chip, share in mix.items()}
         self.shipped = np.zeros(size)  # units bought and sent this month
         self.seized = np.zeros(size, dtype=bool)  # whether this month's shipment was seized
         self.receipts_usd = 0.0  # cumulative grey-market sales
