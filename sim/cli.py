@@ -189,7 +189,8 @@ def _add_list(commands: Any) -> None:
     listing = commands.add_parser(
         "list", help="list the moves, chips or parameters a scenario can use",
         description="moves: every policy move with its parameters; chips: the chip catalogue;"
-                    " parameters: every model parameter with its default, unit and source.",
+                    " parameters: every model parameter with its default, allowed range, unit and"
+                    " source.",
     )
     listing.add_argument("what", choices=("moves", "chips", "parameters"))
     listing.set_defaults(handler=_list)
@@ -260,8 +261,8 @@ def _parameter_lines() -> list[str]:
             default = f"{value.kind}({', '.join(_number(a) for a in value.args)})"
         else:
             default = _number(value)
-        rows.append([spec.name, default, spec.unit, spec.source])
-    return _table(["name", "default", "unit", "source"], rows)
+        rows.append([spec.name, default, spec.range_text, spec.unit, spec.source])
+    return _table(["name", "default", "range", "unit", "source"], rows)
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:

@@ -686,8 +686,8 @@ def _move(tree: _Tree, path: KeyPath, item: Any) -> Move:
     name = item["move"]
     if not isinstance(name, str) or name not in MOVES:
         hint = _did_you_mean(name, MOVES) if isinstance(name, str) else ""
-        raise tree.error((*path, "move"),
-                         f"unknown move {_show(name)}{hint}; known moves: {', '.join(MOVES)}")
+        known = "" if hint else f"; known moves: {', '.join(MOVES)}"
+        raise tree.error((*path, "move"), f"unknown move {_show(name)}{hint}{known}")
     cls = MOVES[name]
     params = {key: value for key, value in item.items() if key != "move"}
     try:

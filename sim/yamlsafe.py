@@ -211,6 +211,8 @@ def _compose(text: str, file: str) -> Node | None:
         mark = exc.problem_mark or exc.context_mark
         parts = [text for text in (exc.context, exc.problem) if text]
         problem = ", ".join(parts) or "malformed YAML"
+        if "'\\t'" in problem:  # the most common beginner's mistake
+            problem += " (indent with spaces, not tabs)"
         line = mark.line + 1 if mark is not None else None
         raise ScenarioError(f"invalid YAML: {problem}", file=file, line=line) from None
     except yaml.YAMLError as exc:

@@ -46,7 +46,8 @@ EXPECTED: dict[str, Expected] = {
     "comments_only.yaml": Expected(1, None, "file is empty"),
     "not_yaml.yaml": Expected(2, None, "invalid YAML: expected '<document start>'"),
     "not_yaml_tabs.yaml": Expected(3, None, "invalid YAML: while scanning for the next token,"
-                                            " found character '\\t'"),
+                                            " found character '\\t' that cannot start any token"
+                                            " (indent with spaces, not tabs)"),
     "binary.yaml": Expected(3, None, "binary data (NUL bytes), not YAML text"),
     "latin1.yaml": Expected(2, None, "not UTF-8 text (byte 0xe9 at offset 32); save the file"
                                      " as UTF-8"),
@@ -83,7 +84,7 @@ EXPECTED: dict[str, Expected] = {
                                                       " 'description'?"),
     "duplicate_key.yaml": Expected(5, "seeds", "duplicate key 'seeds' (first at line 3)"),
     "unknown_move.yaml": Expected(5, "events[0].move", "unknown move 'us.tarif'; did you mean"
-                                                       " 'us.tariff'?; known moves: "),
+                                                       " 'us.tariff'?"),
     "unknown_move_parameter.yaml": Expected(7, "events[0].aproval",
                                             "unknown parameter of us.licence_requirement; did"
                                             " you mean 'approval'?"),

@@ -91,9 +91,9 @@ def test_list_chips_and_parameters():
     assert any(line.startswith("H20 ") for line in chips.stdout.splitlines())
     params = chipsim("list", "parameters")
     assert params.returncode == 0
-    assert params.stdout.splitlines()[0].split() == ["name", "default", "unit", "source"]
+    assert params.stdout.splitlines()[0].split() == ["name", "default", "range", "unit", "source"]
     row = next(r for r in params.stdout.splitlines() if r.startswith("demand.growth_per_year "))
-    assert "0.5" in row and "FACTS F5" in row
+    assert "0.5" in row and "[-0.9, 10]" in row and "FACTS F5" in row
 
 
 def test_list_needs_a_known_topic():
