@@ -32,7 +32,7 @@ app: $(STAMP)
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pip install --quiet "jupyterlab>=4"
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
