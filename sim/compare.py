@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.errors import ScenarioError
-from sim.folders import atomic_folder, write_csv, write_json
+from sim.folders import atomic_folder, refuse_to_overwrite, write_csv, write_json
 from sim.months import format_month
 
 if TYPE_CHECKING:
@@ -329,9 +329,7 @@ def compare_command(files: Sequence[str], *, seeds: int | None = None, out: str 
     loaded = [load_scenario(path) for path in files]
     labels = unique_labels([s.name for s in loaded])
     target = Path(out) if out else default_out(labels)
-    if target.exists() and (not force or not target.is_dir()):
-        raise ScenarioError(f"{target} exists; use --force to replace it or --out elsewhere",
-                            file=files[0], key="--out")
+    refuse_to_overwrite(target, force, file=files[0])
     for path, scenario in zip(files[1:], loaded[1:], strict=True):
         if scenario.seed != loaded[0].seed:
             print(f"note: {path} is run with root seed {loaded[0].seed} (the first file's), not"

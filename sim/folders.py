@@ -69,6 +69,30 @@ def check_target(target: Path, force: bool) -> None:
             "or use --force to replace it")
 
 
+def refuse_to_overwrite(target: Path, force: bool, *, file: str, note: str = "") -> None:
+    """:func:`check_target` as a command's input error (exit 2), before any model runs.
+
+    Args:
+        target: The results folder a command is about to write.
+        force: ``--force`` was given.
+        file: What the command was given (named at the start of the error line).
+        note: Said after the folder's name, e.g. why ``--resume`` does not apply.
+
+    Raises:
+        ScenarioError: naming ``--out``.
+
+    """
+    from sim.errors import ScenarioError
+
+    try:
+        check_target(target, force)
+    except NotADirectoryError as exc:
+        raise ScenarioError(str(exc), file=file, key="--out") from None
+    except FileExistsError:
+        raise ScenarioError(f"{target} exists{note}; use --force to replace it or --out "
+                            "elsewhere", file=file, key="--out") from None
+
+
 def write_csv(frame: pd.DataFrame, path: Path | io.BytesIO) -> None:
     """Write a CSV with shortest round-trip floats and bare-newline line ends."""
     if isinstance(path, Path):

@@ -12,13 +12,16 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from sim.folders import atomic_folder, check_target, write_csv, write_json
 from sim.metrics import METRIC_NAMES
 from sim.summary import summarise
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 TIMESERIES_FILE = "timeseries.csv"
 SUMMARY_FILE = "summary.csv"
@@ -103,15 +106,28 @@ def _write_tables(folder: Path, table: pd.DataFrame) -> None:
     write_csv(summarise(table), folder / SUMMARY_FILE)
 
 
-def _write_figures(folder: Path, table: pd.DataFrame, events: Sequence[tuple[str, str]], *,
-                   scenario: str, title: str, n_seeds: int) -> None:
-    """Draw the standard figures as PNG and SVG (imports matplotlib only now)."""
+def draw_figure(name: str, timeseries: pd.DataFrame, events: Sequence[tuple[str, str]], *,
+                scenario: str, title: str, n_seeds: int) -> Figure:
+    """Draw one of :data:`FIGURES` (imports matplotlib only now).
+
+    Raises:
+        ValueError: ``name`` is not one of :data:`FIGURES`.
+
+    """
     import importlib
 
+    if name not in FIGURES:
+        raise ValueError(f"unknown figure {name!r}; known: {', '.join(FIGURES)}")
+    make = getattr(importlib.import_module(FIGURES[name]), name)
+    return make(timeseries, events, scenario=scenario, title=title, n_seeds=n_seeds)
+
+
+def _write_figures(folder: Path, table: pd.DataFrame, events: Sequence[tuple[str, str]], *,
+                   scenario: str, title: str, n_seeds: int) -> None:
+    """Draw every figure of :data:`FIGURES` as PNG and SVG."""
     from sim.figures import save
 
     folder.mkdir()
-    for name, module in FIGURES.items():
-        make = getattr(importlib.import_module(module), name)
-        fig = make(table, events, scenario=scenario, title=title, n_seeds=n_seeds)
-        save(fig, folder / name)
+    for name in FIGURES:
+        save(draw_figure(name, table, events, scenario=scenario, title=title, n_seeds=n_seeds),
+             folder / name)

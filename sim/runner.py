@@ -72,19 +72,24 @@ class Results:
         """The scenario's moves as (YYYY-MM, label), for marking figures."""
         return [(format_month(e.date), e.label) for e in self.scenario.events]
 
-    def plot_diverted_volumes(self):  # noqa: ANN201 - matplotlib Figure, imported lazily
-        """Figure: diverted units by channel over time, median and 5-95 % band."""
-        from sim.figures import diverted_volumes
+    def plot(self, name: str):  # noqa: ANN201 - matplotlib Figure, imported lazily
+        """One of the figures a results folder holds (:data:`sim.output.FIGURES`), by name."""
+        from sim.output import draw_figure
 
-        return diverted_volumes(self.timeseries, self.events, scenario=self.scenario.name,
-                                title=self.scenario.title, n_seeds=len(self.seeds))
+        return draw_figure(name, self.timeseries, self.events, scenario=self.scenario.name,
+                           title=self.scenario.title, n_seeds=len(self.seeds))
+
+    def plot_diverted_volumes(self):  # noqa: ANN201
+        """Figure: diverted units by channel over time, median and 5-95 % band."""
+        return self.plot("diverted_volumes")
 
     def plot_revenue_loss(self):  # noqa: ANN201
         """Figure: US vendors' revenue loss against the counterfactual, with bands."""
-        from sim.figures import revenue_loss
+        return self.plot("revenue_loss")
 
-        return revenue_loss(self.timeseries, self.events, scenario=self.scenario.name,
-                            title=self.scenario.title, n_seeds=len(self.seeds))
+    def plot_market_response(self):  # noqa: ANN201
+        """Figure: domestic share of new compute and the grey-market premium, with bands."""
+        return self.plot("market_response")
 
     def write(self, out_dir: str | Path, force: bool = False) -> Path:
         """Write tables, figures and manifest to ``out_dir`` atomically."""
@@ -269,14 +274,11 @@ def _run_to_folder(scenario: Scenario, counterfactual: Scenario, seeds: int | No
                    on_done: OnDone | None = None, extra: dict[str, Any] | None = None) -> int:
     """Run through a work folder beside ``target``, then write ``target`` atomically."""
     from sim.executors import ExecutorError, default_workers
+    from sim.folders import refuse_to_overwrite
     from sim.store import DiskStore, StoreError, work_folder
 
-    if target.is_symlink() or (target.exists() and not target.is_dir()):
-        raise ScenarioError(f"{target} exists and is not a folder", file=label, key="--out")
-    if target.exists() and not force:
-        finished = " (that run is finished)" if resume else ""
-        raise ScenarioError(f"{target} exists{finished}; use --force to replace it or --out "
-                            "elsewhere", file=label, key="--out")
+    refuse_to_overwrite(target, force, file=label,
+                        note=" (that run is finished)" if resume else "")
     try:
         executor = _executor(workers or (None if scheduler else default_workers()), scheduler)
     except ExecutorError as exc:

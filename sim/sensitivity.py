@@ -634,6 +634,7 @@ def sensitivity_command(path: str, *, seeds: int | None = None, samples: int | N
 
     """
     from sim.executors import default_workers
+    from sim.folders import refuse_to_overwrite
     from sim.scenario import load_scenario
 
     scenario = load_scenario(path)
@@ -653,9 +654,7 @@ def sensitivity_command(path: str, *, seeds: int | None = None, samples: int | N
         raise ScenarioError(f"{n} samples x {d + 2} x {k} seeds = {n * (d + 2) * k} model runs;"
                             f" at most {MAX_EVALUATIONS:,}", file=path, key="--samples")
     target = Path(out) if out else Path("results") / f"sensitivity-{scenario.name}"
-    if target.exists() and (not force or not target.is_dir()):
-        raise ScenarioError(f"{target} exists; use --force to replace it or --out elsewhere",
-                            file=path, key="--out")
+    refuse_to_overwrite(target, force, file=path)
     analysis = analyse_scenario(scenario, outputs=chosen, samples=n, seeds=k,
                                 workers=workers or default_workers(), progress=True)
     folder = analysis.write(target, force=force)

@@ -73,3 +73,21 @@ def test_existing_results_are_not_overwritten_without_force(tmp_path):
     done = chipsim("run", "tiny.yaml", "--seeds", "1", cwd=tmp_path)
     assert done.returncode == 2 and "--force" in done.stderr
     assert not any((tmp_path / "results" / "tiny-run").iterdir())
+
+
+def test_the_python_api_draws_each_figure_a_results_folder_holds(tmp_path):
+    import pytest
+    from matplotlib.text import Text
+
+    import sim
+    from sim.output import FIGURES
+
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL)
+    results = sim.run(sim.load_scenario(path), seeds=2)
+    for name in FIGURES:
+        fig = getattr(results, f"plot_{name}")()
+        words = " ".join(text.get_text() for text in fig.findobj(Text))
+        assert "A small H20 ban" in words and "2 seeds" in words, name
+    with pytest.raises(ValueError, match="unknown figure 'pie'"):
+        results.plot("pie")
