@@ -26,6 +26,7 @@ from sim.policy import BUYER_CLASSES
 
 if TYPE_CHECKING:
     from sim.model import ChipTradeModel
+    from sim.policy import ImportBlock
 
 LEGAL_CHIPS: tuple[str, ...] = tuple(c for c, chip in CHIPS.items() if chip.is_us)
 DOMESTIC_CHIPS: tuple[str, ...] = tuple(c for c, chip in CHIPS.items() if not chip.is_us)
@@ -35,6 +36,9 @@ SUBSIDIARY_CHIP = "H200"
 GRID_POINTS = 64
 #: Buyers per block when grey-market demand is tabulated over the grid (see grey_demand).
 GREY_BLOCK_ROWS = 1024
+#: USD per unit of effective cost in the CES power (numerical scaling only: it keeps
+#: cost**-elasticity within floating-point range; the shares do not depend on it).
+COST_SCALE = 1e4
 
 
 @dataclass
@@ -102,6 +106,12 @@ def _units(claim: object) -> float:
     return float(claim.sum()) if isinstance(claim, np.ndarray) else float(claim)  # type: ignore[arg-type]
 
 
+def _pro_rata(want: np.ndarray, total: float) -> np.ndarray:
+    """``total`` units shared among buyers in proportion to what each wants."""
+    asked = want.sum()
+    return want * (total / asked) if asked > 0 else want * 0
+
+
 class Market:
     """Channel choice and clearing for all Chinese buyers at once."""
 
@@ -155,19 +165,15 @@ class Market:
         price = np.zeros(k)
         mult = np.ones((n, k))
         avail = np.zeros((n, k))
-        cls = book.buyer_class
         for i, chip in enumerate(LEGAL_CHIPS):
-            list_price = m.vendor_of(chip).list_price(chip)
-            price[i] = list_price * (1 + p["vendors.fee_passthrough"] * policy.fee_rate(chip))
+            price[i] = self._legal_price(chip, m.vendor_of(chip).list_price(chip))
             rule = policy.licences.get(chip)
             delay = (rule.delay_months if rule else 0) + self._queue_months(chip)
             mult[:, i] += (p["buyers.guidance_cost"] * policy.guidance_pressure.get(chip, 0.0)
                            * book.compliance + p["buyers.licence_delay_cost"] * delay)
-            avail[:, i] = self._legal_access(chip, cls)
-        subsidy = 1.0 - 1.0 / policy.subsidy_cost_multiple
+            avail[:, i] = self._legal_access(chip)
         for i, chip in zip(self.k_domestic, DOMESTIC_CHIPS, strict=True):
-            list_price = m.vendor_of(chip).list_price(chip)
-            price[i] = list_price * (1 - p["vendors.subsidy_price_passthrough"] * subsidy)
+            price[i] = self._domestic_price(m.vendor_of(chip).list_price(chip))
             mult[:, i] = (1 + p["buyers.domestic_ecosystem_penalty"]
                           + p["vendors.domestic_power_penalty"] * (1 - policy.power_discount))
             avail[:, i] = 1.0
@@ -183,6 +189,21 @@ class Market:
         avail[:, self.k_grey] = 1.0
         return price, mult, avail
 
+    def _legal_price(self, chip: str, list_price: float) -> float:
+        """What a Chinese buyer pays for a legal import: list price plus the fees passed on."""
+        fee = self.model.policy.fee_rate(chip)
+        return list_price * (1 + self.model.params["vendors.fee_passthrough"] * fee)
+
+    def _domestic_price(self, list_price: float) -> float:
+        """What a Chinese buyer pays for a domestic part: list price less its subsidy share."""
+        subsidy = 1.0 - 1.0 / self.model.policy.subsidy_cost_multiple
+        return list_price * (1 - self.model.params["vendors.subsidy_price_passthrough"] * subsidy)
+
+    def _allowed(self, block: ImportBlock) -> np.ndarray:
+        """Per buyer, whether its class may still import under ``block``."""
+        allowed = [BUYER_CLASSES.index(c) for c in block.allowed]
+        return np.isin(self.model.book.buyer_class, allowed)
+
     def _queue_months(self, chip: str) -> float:
         """Months a new order would wait behind the orders already queued for ``chip``."""
         queued = sum(float(u.sum()) for (_, c, _), u in self.order_book.items() if c == chip)
@@ -192,21 +213,20 @@ class Market:
         rate = vendor.capacity[chip] * self.model.policy.capacity_multiplier.get(chip, 1.0)
         return queued / max(rate, 1.0)
 
-    def _legal_access(self, chip: str, cls: np.ndarray) -> np.ndarray:
+    def _legal_access(self, chip: str) -> np.ndarray:
         """Chance each buyer can legally import ``chip`` now (licence and customs)."""
-        policy = self.model.policy
+        policy, n = self.model.policy, self.model.book.n
         launch = CHIPS[chip].available_from
         if launch is not None and self.model.month < launch:
-            return np.zeros(cls.shape)
+            return np.zeros(n)
         rule = policy.licences.get(chip)
-        access = np.ones(cls.shape)
+        access = np.ones(n)
         if rule is not None:
             capped = rule.cap_units is not None and rule.approved_units >= rule.cap_units
             access *= 0.0 if capped else rule.approval
         block = policy.import_blocks.get(chip)
         if block is not None:
-            allowed = np.isin(cls, [BUYER_CLASSES.index(c) for c in block.allowed])
-            access *= allowed * block.justification_pass
+            access *= self._allowed(block) * block.justification_pass
         return access
 
     # --- choice -------------------------------------------------------------------------------
@@ -217,7 +237,7 @@ class Market:
         ``options`` picks a run of columns (of ``mult``, ``avail`` and the fit) when only
         those need working out; each cell is the same expression either way.
         """
-        cost = price[None, :] * mult / self.perf_floor[:, options] / 1e4
+        cost = price[None, :] * mult / self.perf_floor[:, options] / COST_SCALE
         return avail * cost ** -self.model.params["buyers.price_elasticity"]
 
     def _reprice_grey(self, weights: np.ndarray, price: np.ndarray, mult: np.ndarray,
@@ -237,10 +257,10 @@ class Market:
         base = self.model.grey_list_price()
         prices = base * (1.0 + self.grid)
         other = weights.sum(axis=1) - weights[:, self.k_grey]
-        perf = np.maximum(self.perf[:, self.k_grey], 1e-9)
+        perf = self.perf_floor[:, self.k_grey]
         # (price x mult / perf)^-theta splits into a buyer part and a price part: no (n, G) power
         buyer = avail_grey * (mult_grey / perf) ** -theta
-        demand = grey_demand(free, other, buyer, (prices / 1e4) ** -theta, perf)
+        demand = grey_demand(free, other, buyer, (prices / COST_SCALE) ** -theta, perf)
         supply = self.model.smugglers.supply_curve(prices)
         excess = demand - supply
         if excess[0] <= 0:
@@ -293,7 +313,7 @@ class Market:
 
         flows = MonthFlows(grey_premium=premium)
         received = {ch: np.zeros(book.n) for ch in book.received}
-        self._order_legal(units)
+        self._order_legal(units, avail)
         claims = self._claims(units, grey_price)
         self._ship_all(claims, units, grey_price, flows, received)
         book.receive(received)
@@ -319,23 +339,25 @@ class Market:
         return np.divide(h100e, self.perf_floor, out=h100e)  # H100e -> units
 
     def _budget_scale(self, units: np.ndarray, price: np.ndarray) -> np.ndarray:
-        """Share of planned purchases each buyer can afford this month."""
-        m, p, book = self.model, self.model.params, self.model.book
+        """Share of planned purchases each buyer can afford this month (normal spend: the trend)."""
+        p, book = self.model.params, self.model.book
         spend = (units * price[None, :]).sum(axis=1)
-        years = (m.month - m.experiment.start) / 12.0
-        normal = book.base_demand * (1 + p["demand.growth_per_year"]) ** years
-        cap = p["buyers.budget_multiple"] * normal * CHIPS["H100"].list_price_usd
+        cap = p["buyers.budget_multiple"] * book.trend * CHIPS["H100"].list_price_usd
         return np.minimum(1.0, np.divide(cap, spend, out=np.ones_like(cap), where=spend > 0))
 
-    def _order_legal(self, units: np.ndarray) -> None:
-        """Licence applications for this month's legal orders; granted ones join the order book."""
+    def _order_legal(self, units: np.ndarray, avail: np.ndarray) -> None:
+        """Licence applications for this month's legal orders; granted ones join the order book.
+
+        ``avail`` is this month's chance of access (from :meth:`_offers`): each buyer's
+        application is granted with it (nothing between the two changes the rules).
+        """
         m, policy = self.model, self.model.policy
         for i, chip in enumerate(LEGAL_CHIPS):
             wanted = units[:, i]
             if not wanted.any():
                 continue
             vendor = m.vendor_of(chip)
-            granted = wanted * (self._legal_access_draw(chip) > 0)
+            granted = wanted * (m.rng.random(m.book.n) < avail[:, i])
             rule = policy.licences.get(chip)
             delay = 0
             if rule is not None:
@@ -354,11 +376,6 @@ class Market:
         """Add orders to the order book."""
         key = (due, chip, licensed)
         self.order_book[key] = self.order_book.get(key, 0.0) + units
-
-    def _legal_access_draw(self, chip: str) -> np.ndarray:
-        """One month's licence and customs decisions, per buyer (1 granted, 0 refused)."""
-        access = self._legal_access(chip, self.model.book.buyer_class)
-        return (self.model.rng.random(access.shape) < access).astype(float)
 
     def _claims(self, units: np.ndarray, grey_price: float) -> dict[str, dict[str, object]]:
         """Who wants how many units of each US part this month."""
@@ -400,8 +417,7 @@ class Market:
             licensed, free = licensed + free * granted, np.zeros(n)
         block = m.policy.import_blocks.get(chip)
         if block is not None:
-            ok = np.isin(m.book.buyer_class, [BUYER_CLASSES.index(c) for c in block.allowed])
-            ok &= m.rng.random(n) < block.justification_pass
+            ok = self._allowed(block) & (m.rng.random(n) < block.justification_pass)
             self._cancel(chip, (licensed + free) * ~ok)
             licensed, free = licensed * ok, free * ok
         return licensed, free
@@ -470,8 +486,7 @@ class Market:
             u = float(claim["cloud"]) * f_rest
             ship(u, "cloud")
             m.clouds.install(u, list_price)
-            req = units[:, self.k_cloud]
-            got = req * (u / req.sum()) if req.sum() > 0 else req * 0
+            got = _pro_rata(units[:, self.k_cloud], u)
             book.rented_gpus += got
             received["cloud"] += got * self.perf[:, self.k_cloud]
             flows.cloud += u
@@ -491,7 +506,7 @@ class Market:
                 self._book(m.month + 1, chip, False, free * (1 - f_china))
             u = float(got.sum())
             fee = policy.fee_rate(chip)
-            buyer_price = list_price * (1 + m.params["vendors.fee_passthrough"] * fee)
+            buyer_price = self._legal_price(chip, list_price)
             vendor.ship(chip, u)
             m.ledger.shipment(chip, "legal", u)
             vendor.receive(u * buyer_price * (1 - fee))
@@ -523,8 +538,7 @@ class Market:
             share = u / total if total > 0 else 0.0
             m.ledger.shipment(chip, "smuggled", delivered * share)
             m.ledger.shipment(chip, "seized", seized * share)
-        want = units[:, self.k_grey]
-        got = want * (delivered / want.sum()) if want.sum() > 0 else want * 0
+        got = _pro_rata(units[:, self.k_grey], delivered)
         s.sell(delivered, grey_price)
         m.ledger.payment("china_buyers", delivered * grey_price)
         book.received_units["smuggled"] += delivered
@@ -534,7 +548,7 @@ class Market:
 
     def _ship_domestic(self, k, chip, units, flows, received) -> None:  # noqa: ANN001
         """Domestic vendors ship to Chinese buyers; the state pays its subsidy share."""
-        m, p, book = self.model, self.model.params, self.model.book
+        m, book = self.model, self.model.book
         vendor = m.vendor_of(chip)
         want = units[:, k]
         asked = float(want.sum())
@@ -544,8 +558,7 @@ class Market:
         got = want * min(1.0, vendor.available(chip) / asked)
         u = float(got.sum())
         list_price = vendor.list_price(chip)
-        subsidy = 1.0 - 1.0 / m.policy.subsidy_cost_multiple
-        buyer_price = list_price * (1 - p["vendors.subsidy_price_passthrough"] * subsidy)
+        buyer_price = self._domestic_price(list_price)
         vendor.ship(chip, u)
         vendor.receive(u * list_price)
         m.ledger.shipment(chip, "domestic", u)

@@ -110,6 +110,10 @@ class ChipTradeModel(mesa.Model):
         """The vendor that makes ``chip``."""
         return self._vendor_of[chip]
 
+    def years(self) -> float:
+        """Years since the period started (negative during burn-in): the clock of demand growth."""
+        return (self.month - self.experiment.start) / 12.0
+
     def grey_list_price(self) -> float:
         """List price of the smugglers' chip mix (the grey premium is measured against it)."""
         return sum(w * self.vendor_of(c).list_price(c) for c, w in self.smugglers.mix.items())

@@ -59,6 +59,7 @@ class BuyerBook:
         self.risk_aversion = per_class("buyers.risk_aversion")
         self.compliance = per_class("buyers.compliance")
         self.offshore_access = per_class("buyers.offshore_access")
+        self.trend = np.zeros(n)  # H100e the demand trend alone asks this month (budget basis)
         self.demand = np.zeros(n)  # H100e wanted this month (after backlog and drawdown)
         self.backlog = np.zeros(n)  # H100e wanted but not received nor on order, carried over
         self.on_order = np.zeros(n)  # H100e ordered legally and waiting in the order book
@@ -69,7 +70,6 @@ class BuyerBook:
         self.received_total = np.zeros(n)  # H100e received this month through all channels
         self.received_owned = np.zeros(n)  # ... through the channels that leave it owning chips
         self.received_units = {ch: 0.0 for ch in CHANNELS}  # cumulative units, for the ledger
-        self.usual_units: np.ndarray | None = None  # (n, chips) usual legal purchases per chip
 
     def receive(self, received: dict[str, np.ndarray]) -> None:
         """Book this month's receipts: H100e per buyer through each channel, and their totals.
@@ -103,8 +103,8 @@ class BuyerGroup(mesa.Agent):
     def form_demand(self) -> None:
         """New compute wanted this month: trend growth, plus backlog, less stockpile drawdown."""
         p, b, r = self.model.params, self.book, self.rows
-        years = (self.model.month - self.model.experiment.start) / 12.0
-        trend = b.base_demand[r] * (1.0 + p["demand.growth_per_year"]) ** years
+        trend = b.base_demand[r] * (1.0 + p["demand.growth_per_year"]) ** self.model.years()
+        b.trend[r] = trend
         wanted = trend + b.backlog[r]
         draw = np.minimum(b.stockpile[r] / max(p["buyers.drawdown_months"], 1.0), wanted)
         b.stockpile[r] -= draw

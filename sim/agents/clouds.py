@@ -72,7 +72,10 @@ class CloudFleet(mesa.Agent):
         return float(room[~self.complies].sum())
 
     def install(self, units: float, price: float) -> None:
-        """Put bought GPUs into service, spread over open providers by their room to grow."""
+        """Put bought GPUs into service at open providers, in proportion to their capacity.
+
+        A provider with less than one GPU counts as one, so an emptied provider can restart.
+        """
         self.new_units = units
         if units <= 0:
             return

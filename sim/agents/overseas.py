@@ -30,8 +30,7 @@ class OverseasBuyers(mesa.Agent):
     def form_demand(self) -> None:
         """Units of each global part wanted this month."""
         p, model = self.model.params, self.model
-        years = (model.month - model.experiment.start) / 12.0
-        growth = (1.0 + p["demand.overseas_growth_per_year"]) ** years
+        growth = (1.0 + p["demand.overseas_growth_per_year"]) ** model.years()
         for c in self.chips:
             chip = CHIPS[c]
             usd = p[f"demand.overseas_usd_per_month.{chip.vendor}"] * growth * chip.overseas_share

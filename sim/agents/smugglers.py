@@ -64,26 +64,23 @@ class SmugglerNetwork(mesa.Agent):
         """Seizure probability of a shipment on each route under the rules in force."""
         policy = self.model.policy
         enforced = np.array([policy.enforcement.get(r, 1.0) for r in ROUTES])
-        permit = np.array([
-            policy.transit_permits[r].detection if r in policy.transit_permits else 0.0
-            for r in ROUTES
-        ])
         escape = (
             (1.0 - np.minimum(self.base_detection * enforced, 1.0))
-            * (1.0 - permit)
+            * (1.0 - self._permits("detection"))
             * (1.0 - policy.location_detection)
         )
-        return np.minimum(1.0 - escape, 0.99)
+        return np.minimum(1.0 - escape, self.model.params["smuggling.max_detection"])
+
+    def _permits(self, what: str) -> np.ndarray:
+        """Each route's transit-permit ``detection`` or ``cost_usd`` (0 where none is in force)."""
+        permits = self.model.policy.transit_permits
+        return np.array([getattr(permits[r], what) if r in permits else 0.0 for r in ROUTES])
 
     def unit_cost(self) -> np.ndarray:
         """Cost of buying and moving one unit, per route (USD)."""
-        p, policy = self.model.params, self.model.policy
-        permit = np.array([
-            policy.transit_permits[r].cost_usd if r in policy.transit_permits else 0.0
-            for r in ROUTES
-        ])
+        p = self.model.params
         buy = self.model.grey_list_price() * (1.0 + p["smuggling.reseller_markup"])
-        return buy + p["smuggling.route_cost_usd"] + permit
+        return buy + p["smuggling.route_cost_usd"] + self._permits("cost_usd")
 
     def supply_curve(self, prices: np.ndarray) -> np.ndarray:
         """Expected units delivered into China at each candidate grey-market price.
@@ -142,12 +139,7 @@ class SmugglerNetwork(mesa.Agent):
 
     def permit_fees(self) -> float:
         """Permit costs on this month's shipments (paid to transit governments)."""
-        policy = self.model.policy
-        fee = np.array([
-            policy.transit_permits[r].cost_usd if r in policy.transit_permits else 0.0
-            for r in ROUTES
-        ])
-        return float((self.shipped * fee[self.route]).sum())
+        return float((self.shipped * self._permits("cost_usd")[self.route]).sum())
 
     def sell(self, units: float, price: float) -> None:
         """Receive grey-market payment for delivered units."""
