@@ -36,14 +36,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
+from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from sim.catalogue import CHIPS
 from sim.errors import ScenarioError
-from sim.figures import OKABE_ITO
+from sim.figures import (
+    CHANNEL_COLOURS,
+    CHANNEL_SERIES,
+    GREY,
+    OKABE_ITO,
+    event_line,
+    month_x,
+    new_figure,
+    style_panel,
+)
 from sim.metrics import MODEL_METRICS
 from sim.model import ChipTradeModel
 from sim.months import format_month, parse_month
@@ -271,12 +279,10 @@ class DashboardModel(ChipTradeModel):
 
 # --------------------------------------------------------------------------- live figures
 
-_CHANNELS_BIG = (("legal_export_units", "Legal exports", OKABE_ITO["orange"]),
-                 ("domestic_units", "Domestic chips", OKABE_ITO["reddish_purple"]))
-_CHANNELS_SMALL = (("smuggled_units", "Smuggled", OKABE_ITO["vermillion"]),
-                   ("cloud_units", "Offshore cloud (new GPUs)", OKABE_ITO["blue"]),
-                   ("subsidiary_units", "Offshore subsidiaries", OKABE_ITO["bluish_green"]),
-                   ("seized_units", "Seized", OKABE_ITO["black"]))
+#: (metric, label, colour, line style) of the channels drawn in the top and bottom panels.
+_CHANNELS_BIG = (("legal_export_units", "Legal exports", CHANNEL_COLOURS["legal"], "-"),
+                 ("domestic_units", "Domestic chips", CHANNEL_COLOURS["domestic"], "-"))
+_CHANNELS_SMALL = CHANNEL_SERIES
 _FIG_SIZE = (5.2, 3.6)
 
 
@@ -301,7 +307,7 @@ def revenue_figure(model: DashboardModel) -> Figure:
     x = _x(table)
     top.plot(x, table["vendor_revenue_usd"] / 1e9, color=OKABE_ITO["blue"], linewidth=1.8,
              label="this scenario")
-    top.plot(x, table["counterfactual_revenue_usd"] / 1e9, color=_GREY, linewidth=1.4,
+    top.plot(x, table["counterfactual_revenue_usd"] / 1e9, color=GREY, linewidth=1.4,
              linestyle="--", label="counterfactual")
     bottom.fill_between(x, np.cumsum(table["revenue_loss_usd"].to_numpy()) / 1e9,
                         color=OKABE_ITO["vermillion"], alpha=0.35, linewidth=0, step=None)
@@ -334,32 +340,22 @@ def market_figure(model: DashboardModel) -> Figure:
     return fig
 
 
-_GREY = "#555555"
-
-
 def _two_panels(model: DashboardModel, title: str) -> tuple[Figure, Sequence]:
-    fig = Figure(figsize=_FIG_SIZE, dpi=100)
-    FigureCanvasAgg(fig)
-    fig.patch.set_facecolor("white")
+    fig = new_figure(*_FIG_SIZE)
     top, bottom = fig.subplots(2, 1, sharex=True)
     fig.subplots_adjust(left=0.13, right=0.97, top=0.86, bottom=0.1, hspace=0.12)
     fig.suptitle(title, fontsize=10.5, fontweight="bold", x=0.02, ha="left", y=0.975)
     done = model.months_done
     total = model.experiment.end - model.experiment.start + 1
     fig.text(0.02, 0.905, f"{model.experiment.name} · replication {model.replication} · "
-                          f"{done} of {total} months", fontsize=8, color=_GREY)
+                          f"{done} of {total} months", fontsize=8, color=GREY)
     start, end = model.experiment.start, model.experiment.end
     lo, hi = _month_x(start) - 15, _month_x(end) + 15
     for ax in (top, bottom):
         ax.set_xlim(lo, hi)
-        ax.grid(axis="y", color="#e3e3e3", linewidth=0.7)
-        ax.set_axisbelow(True)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-        ax.tick_params(labelsize=8)
-        ax.yaxis.label.set_size(8.5)
+        style_panel(ax, size=8, label_size=8.5)
         for event in model.applied_events():
-            ax.axvline(_month_x(event.date), color="#8c8c8c", linestyle=":", linewidth=0.9)
+            event_line(ax, _month_x(event.date), linewidth=0.9, zorder=2)
     locator = AutoDateLocator(minticks=4, maxticks=9)
     bottom.xaxis.set_major_locator(locator)
     bottom.xaxis.set_major_formatter(ConciseDateFormatter(locator))
@@ -368,8 +364,7 @@ def _two_panels(model: DashboardModel, title: str) -> tuple[Figure, Sequence]:
 
 def _lines(ax, table: pd.DataFrame, series) -> None:  # noqa: ANN001
     x = _x(table)
-    for metric, label, colour in series:
-        style = "--" if metric == "seized_units" else "-"
+    for metric, label, colour, style in series:
         ax.plot(x, table[metric], color=colour, linewidth=1.8, linestyle=style, label=label,
                 marker="o" if len(x) == 1 else None, markersize=3)
     ax.set_ylim(bottom=0)
@@ -386,7 +381,7 @@ def _x(table: pd.DataFrame) -> np.ndarray:
 
 
 def _month_x(month: int) -> float:
-    return float(date2num(pd.Timestamp(format_month(month) + "-01").to_pydatetime()))
+    return month_x(format_month(month))
 
 
 def _compact(value: float, _pos: int) -> str:

@@ -22,15 +22,34 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from sim import figures as base
-from sim.figures import OKABE_ITO
+from sim.figures import (
+    EVENT_LINE,
+    GREY,
+    OKABE_ITO,
+    TEXT,
+    Layout,
+    band_handle,
+    dates,
+    decimals,
+    legend,
+    make_layout,
+    mark_events,
+    new_figure,
+    plot_band,
+    seeds_text,
+    source_line,
+    style_panel,
+    text_width_in,
+    thousands,
+    title_block,
+    version,
+)
 from sim.summary import band
 
 #: (timeseries label, table, events) of one compared scenario.
@@ -43,7 +62,8 @@ SCENARIO_COLOURS: tuple[str, ...] = (
 )
 #: Line styles cycled once the colours run out.
 _STYLES = ("-", "--", ":")
-_COMMON_EVENT = "#8c8c8c"
+#: Colour of the moves every compared scenario has.
+_COMMON_EVENT = EVENT_LINE
 
 #: (metric, panel title) of the diversion figure.
 CHANNEL_PANELS: tuple[tuple[str, str], ...] = (
@@ -78,14 +98,14 @@ def compare_diverted_volumes(series: Sequence[Series], *, n_seeds: int) -> Figur
     for ax, (metric, title) in zip(layout.panels, CHANNEL_PANELS, strict=True):
         for i, (label, table, _) in enumerate(series):
             colour, style = scenario_style(i)
-            base._plot_band(ax, band(table, metric), label, colour, style)
+            plot_band(ax, band(table, metric), label, colour, style)
         _panel_title(ax, title)
         ax.set_ylabel("chips per month")
-        ax.yaxis.set_major_formatter(FuncFormatter(base._thousands))
+        ax.yaxis.set_major_formatter(FuncFormatter(thousands))
         ax.set_ylim(bottom=0)
     for ax in layout.panels[:-1]:
         ax.tick_params(labelbottom=False)
-    _mark_events(layout, colour_of)
+    mark_events(layout, colour_of)
     _finish(layout, series, n_seeds,
             heading="Chips diverted around export controls, by channel: scenarios compared")
     return layout.figure
@@ -111,7 +131,7 @@ def compare_revenue_loss(series: Sequence[Series], *, n_seeds: int) -> Figure:
     top = layout.panels[0]
     for i, (label, table, _) in enumerate(series):
         colour, style = scenario_style(i)
-        base._plot_band(top, band(table, "revenue_loss_usd", cumulative=True) / 1e9, label,
+        plot_band(top, band(table, "revenue_loss_usd", cumulative=True) / 1e9, label,
                         colour, style)
     _panel_title(top, "Cumulative revenue loss of US vendors against each scenario's"
                       " counterfactual")
@@ -122,7 +142,7 @@ def compare_revenue_loss(series: Sequence[Series], *, n_seeds: int) -> Figure:
         for i, (label, table, _) in enumerate(series[1:], start=1):
             colour, style = scenario_style(i)
             diff = _paired_difference(table, first, "revenue_loss_usd")
-            base._plot_band(low, band(diff, "revenue_loss_usd", cumulative=True) / 1e9, label,
+            plot_band(low, band(diff, "revenue_loss_usd", cumulative=True) / 1e9, label,
                             colour, style)
         _panel_title(low, f"Difference from {first_label}, seed by seed, cumulative"
                           " (above 0: the scenario loses more)")
@@ -130,8 +150,8 @@ def compare_revenue_loss(series: Sequence[Series], *, n_seeds: int) -> Figure:
         top.tick_params(labelbottom=False)
     for ax in layout.panels:
         ax.axhline(0.0, color=OKABE_ITO["black"], linewidth=0.8, zorder=1)
-        ax.yaxis.set_major_formatter(FuncFormatter(base._billions))
-    _mark_events(layout, colour_of)
+        ax.yaxis.set_major_formatter(FuncFormatter(decimals))
+    mark_events(layout, colour_of)
     _finish(layout, series, n_seeds,
             heading="US vendors' revenue loss: scenarios compared")
     return layout.figure
@@ -151,7 +171,7 @@ def _paired_difference(table: pd.DataFrame, reference: pd.DataFrame,
 
 
 def _layout(series: Sequence[Series],
-            heights: Sequence[float]) -> tuple[base._Layout, dict[tuple[str, str], str]]:
+            heights: Sequence[float]) -> tuple[Layout, dict[tuple[str, str], str]]:
     """Build the figure with the union of all scenarios' events in the strip.
 
     Returns the layout and the colour of each event ``(date, label)``: the colour of the
@@ -167,41 +187,20 @@ def _layout(series: Sequence[Series],
         event: _COMMON_EVENT if len(who) == len(series) > 1 else scenario_style(who[0])[0]
         for event, who in owners.items()
     }
-    dates = base._dates(pd.concat([t[["date"]] for _, t, _ in series]))
+    months = dates(pd.concat([t[["date"]] for _, t, _ in series]))
     # an empty first panel, removed again, leaves a gap under the strip for the panel title
-    layout = base._make_layout(dates, list(owners), panel_heights=[0.01, *heights])
+    layout = make_layout(months, list(owners), panel_heights=[0.01, *heights])
     layout.figure.delaxes(layout.panels[0])
     return dataclasses.replace(layout, panels=layout.panels[1:]), colour_of
 
 
-def _mark_events(layout: base._Layout, colour_of: dict[tuple[str, str], str]) -> None:
-    """Like :func:`sim.figures._mark_events`, with leaders and labels in the owner's colour."""
-    by_place = {(base._event_x(date), base._short(text)): colour
-                for (date, text), colour in colour_of.items()}
-    strip = layout.strip
-    for x in sorted({label.x for label, _ in layout.labels}):
-        for ax in layout.panels:
-            ax.axvline(x, color=base._EVENT_LINE, linestyle=":", linewidth=1.0, zorder=1.5)
-    for label, row in layout.labels:
-        colour = by_place.get((label.x, label.text), _COMMON_EVENT)
-        y = base._STRIP_PAD + (row + 0.5) * base._STRIP_ROW
-        strip.plot([label.x, label.x], [0, y], color=colour, linestyle=":", linewidth=1.0,
-                   zorder=1)
-        strip.plot([label.x], [y], marker="o", markersize=2.5, color=colour, zorder=3)
-        offset = -3 if label.right_aligned else 3
-        text = colour if colour != _COMMON_EVENT else "#222222"
-        strip.annotate(label.text, (label.x, y), xytext=(offset, 0), textcoords="offset points",
-                       ha="right" if label.right_aligned else "left", va="center",
-                       fontsize=base._EVENT_FONT, color=text, zorder=4)
-
-
 def _panel_title(ax: Axes, text: str) -> None:
     ax.text(0.005, 1.02, text, transform=ax.transAxes, fontsize=9.5, fontweight="bold",
-            color="#222222", ha="left", va="bottom", zorder=5,
+            color=TEXT, ha="left", va="bottom", zorder=5,
             bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.5})
 
 
-def _finish(layout: base._Layout, series: Sequence[Series], n_seeds: int, *,
+def _finish(layout: Layout, series: Sequence[Series], n_seeds: int, *,
             heading: str) -> None:
     """Legend (one entry per scenario), heading, subtitle and source line."""
     handles: list[Line2D | Patch] = []
@@ -209,27 +208,15 @@ def _finish(layout: base._Layout, series: Sequence[Series], n_seeds: int, *,
         colour, style = scenario_style(i)
         handles.append(Line2D([], [], color=colour, linestyle=style, linewidth=1.8,
                               label=label))
-    handles.append(Patch(facecolor=base._GREY, alpha=base._BAND_ALPHA * 1.5,
-                         label="5–95 % band"))
-    fig = layout.figure
-    height = fig.get_figheight()
-    ncol = min(len(handles), 5)
-    fig.legend(handles=handles, loc="upper center", ncol=ncol, frameon=False, fontsize=9,
-               bbox_to_anchor=(0.5 + (base._LEFT - base._RIGHT) / 2 / base._FIG_WIDTH,
-                               (base._BOTTOM_TEXT - 0.38) / height))
-    x = 0.25 / base._FIG_WIDTH
-    width = base._FIG_WIDTH - 0.5
-    heading = base._fit(heading, width, FontProperties(size=13, weight="bold"))
-    fig.text(x, 1 - 0.2 / height, heading, fontsize=13, fontweight="bold", va="top")
-    seeds = f"{n_seeds} paired seed" + ("" if n_seeds == 1 else "s")
+    handles.append(band_handle())
+    legend(layout, handles, ncol=min(len(handles), 5))
+    seeds = seeds_text(n_seeds, "paired seed")
     subtitle = f"{len(series)} scenarios: {', '.join(s[0] for s in series)} · {seeds}"
     if layout.labels:
         subtitle += " · dotted lines: policy moves (grey: in every scenario)"
-    fig.text(x, 1 - 0.52 / height, base._fit(subtitle, width, FontProperties(size=9.5)),
-             fontsize=9.5, color=base._GREY, va="top")
-    fig.text(x, 0.12 / height,
-             f"chipsim {base._version()}; median and 5–95 % band over {seeds} (the same seeds"
-             " in every scenario)", fontsize=7.5, color=base._GREY, va="bottom")
+    title_block(layout.figure, heading, subtitle)
+    source_line(layout.figure, f"chipsim {version()}; median and 5–95 % band over {seeds} (the"
+                " same seeds in every scenario)")
 
 
 # --------------------------------------------------------------------------- sensitivity
@@ -255,7 +242,7 @@ def sobol_bars(table: pd.DataFrame, output: str, *, heading: str, subtitle: str,
     rows = table.sort_values(["ST", "S1"], ascending=False, kind="mergesort",
                              na_position="last").reset_index(drop=True)
     names = rows["parameter"].astype(str).tolist()
-    label_w = max((base._text_width_in(n, FontProperties(size=9.5)) for n in names),
+    label_w = max((text_width_in(n, FontProperties(size=9.5)) for n in names),
                   default=1.0)
     left = min(max(label_w + 0.35, 1.4), 5.0)
     width, bar_h = 9.0, 0.55
@@ -264,9 +251,7 @@ def sobol_bars(table: pd.DataFrame, output: str, *, heading: str, subtitle: str,
     top = 0.75 + 0.22 * len(sub_lines)
     bottom = 1.25
     height = top + plot_h + bottom
-    fig = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(fig)
-    fig.patch.set_facecolor("white")
+    fig = new_figure(width, height)
     ax = fig.add_axes([left / width, bottom / height, (width - left - 0.4) / width,
                        plot_h / height])
     y = np.arange(len(names), dtype=float)
@@ -293,27 +278,16 @@ def sobol_bars(table: pd.DataFrame, output: str, *, heading: str, subtitle: str,
     x_hi = max(1.0, float(finite.max()) if finite.size else 1.0)
     ax.set_xlim(math.floor(x_lo * 10) / 10, math.ceil(x_hi * 10) / 10 + 0.001)
     ax.axvline(0, color=OKABE_ITO["black"], linewidth=0.8, zorder=1)
-    ax.grid(axis="x", color="#e3e3e3", linewidth=0.7)
-    ax.set_axisbelow(True)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.tick_params(labelsize=9)
+    style_panel(ax, grid="x")
     ax.set_xlabel(f"share of the variance of {output}", fontsize=10)
     missing = rows["ST"].isna().all()
     if missing:
         ax.text(0.5, 0.5, f"{output} does not vary across the samples: no indices",
                 transform=ax.transAxes, ha="center", va="center", fontsize=10,
-                color=base._GREY)
+                color=GREY)
     fig.legend(*ax.get_legend_handles_labels(), loc="upper center", ncol=2, frameon=False,
                fontsize=9, bbox_to_anchor=(0.5, 0.52 / height))
-    fig.text(0.25 / width, 1 - 0.2 / height,
-             base._fit(heading, width - 0.5, FontProperties(size=13, weight="bold")),
-             fontsize=13, fontweight="bold", va="top")
-    for i, line in enumerate(sub_lines):
-        fig.text(0.25 / width, 1 - (0.52 + 0.22 * i) / height,
-                 base._fit(line, width - 0.5, FontProperties(size=9.5)), fontsize=9.5,
-                 color=base._GREY, va="top")
+    title_block(fig, heading, sub_lines)
     if footer:
-        fig.text(0.25 / width, 0.1 / height, footer, fontsize=7.5, color=base._GREY,
-                 va="bottom")
+        source_line(fig, footer, y_in=0.1)
     return fig

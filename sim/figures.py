@@ -12,12 +12,19 @@ layout). In a notebook a returned :class:`~matplotlib.figure.Figure` displays in
 Event labels sit in a strip above the plot, one row per label as needed: a label is written
 horizontally from its date and moved to the next row up when it would overlap the previous one,
 so many moves in the same month or quarter stay readable.
+
+The other figure modules (:mod:`sim.story_figures`, :mod:`sim.comparison_figures`) and the
+dashboard (:mod:`sim.app`) build on the public helpers here, so every chipsim figure shares one
+palette, panel style, event marking, title block and source line: :data:`OKABE_ITO`,
+:data:`CHANNEL_COLOURS`, :func:`new_figure`, :func:`make_layout`, :func:`style_panel`,
+:func:`plot_band`, :func:`band_handle`, :func:`mark_events`, :func:`event_line`,
+:func:`legend`, :func:`title_block`, :func:`source_line`, :func:`seeds_text`, :func:`version`.
 """
 
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -56,12 +63,22 @@ OKABE_ITO: dict[str, str] = {
     "reddish_purple": "#CC79A7",
 }
 
+#: Colour of each channel chips reach China through, in every figure and the dashboard.
+CHANNEL_COLOURS: dict[str, str] = {
+    "legal": OKABE_ITO["orange"],
+    "domestic": OKABE_ITO["reddish_purple"],
+    "subsidiary": OKABE_ITO["bluish_green"],
+    "cloud": OKABE_ITO["blue"],
+    "smuggled": OKABE_ITO["vermillion"],
+    "seized": OKABE_ITO["black"],
+}
+
 #: (metric, legend label, colour, line style) of the diversion figure, in drawing order.
 CHANNEL_SERIES: tuple[tuple[str, str, str, str], ...] = (
-    ("smuggled_units", "Smuggled", OKABE_ITO["vermillion"], "-"),
-    ("cloud_units", "Offshore cloud (new GPUs)", OKABE_ITO["blue"], "-"),
-    ("subsidiary_units", "Offshore subsidiaries", OKABE_ITO["bluish_green"], "-"),
-    ("seized_units", "Seized", OKABE_ITO["black"], "--"),
+    ("smuggled_units", "Smuggled", CHANNEL_COLOURS["smuggled"], "-"),
+    ("cloud_units", "Offshore cloud (new GPUs)", CHANNEL_COLOURS["cloud"], "-"),
+    ("subsidiary_units", "Offshore subsidiaries", CHANNEL_COLOURS["subsidiary"], "-"),
+    ("seized_units", "Seized", CHANNEL_COLOURS["seized"], "--"),
 )
 
 VENDOR_LABELS: dict[str, str] = {"nvidia": "Nvidia", "amd": "AMD", "small_us": "Small US vendor"}
@@ -71,8 +88,20 @@ VENDOR_COLOURS: dict[str, str] = {
     "small_us": OKABE_ITO["blue"],
 }
 
+#: Secondary text (subtitles, source lines), event markers.
+GREY = "#555555"
+#: Dotted event lines and leaders.
+EVENT_LINE = "#8c8c8c"
+#: Labels and annotations.
+TEXT = "#222222"
+#: Horizontal grid lines of the panels.
+GRID = "#e3e3e3"
+#: Opacity of a 5–95 % band drawn with a solid median line.
+BAND_ALPHA = 0.18
+
+#: Width of the standard figures, in inches.
+FIG_WIDTH = 11.0
 # Layout, in inches and points. Fixed so that output is byte-stable and text never collides.
-_FIG_WIDTH = 11.0
 _LEFT, _RIGHT = 1.0, 0.35
 _TOP_TEXT = 0.85  # title and subtitle
 _BOTTOM_TEXT = 1.05  # tick labels, legend, source line
@@ -81,13 +110,10 @@ _STRIP_ROW = 0.17  # height of one row of event labels
 _STRIP_PAD = 0.12
 _EVENT_FONT = 7.5
 _EVENT_MAX_CHARS = 48
-_BAND_ALPHA = 0.18
-_GREY = "#555555"
-_EVENT_LINE = "#8c8c8c"
 
 
 @dataclass(frozen=True)
-class _Layout:
+class Layout:
     """A built figure and its axes: the event strip on top, then the panels."""
 
     figure: Figure
@@ -114,20 +140,18 @@ def diverted_volumes(timeseries: pd.DataFrame, events: Sequence[Event], *, scena
         The figure (not yet saved; see :func:`save`).
 
     """
-    dates = _dates(timeseries)
-    layout = _make_layout(dates, events, panel_heights=[4.4])
+    layout = make_layout(dates(timeseries), events, panel_heights=[4.4])
     ax = layout.panels[0]
     handles: list[Line2D | Patch] = []
     for metric, label, colour, style in CHANNEL_SERIES:
-        handles.append(_plot_band(ax, band(timeseries, metric), label, colour, style))
+        handles.append(plot_band(ax, band(timeseries, metric), label, colour, style))
     ax.set_ylabel("chips per month (units)")
-    ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+    ax.yaxis.set_major_formatter(FuncFormatter(thousands))
     ax.set_ylim(bottom=0)
-    _mark_events(layout)
-    handles.append(Patch(facecolor=_GREY, alpha=_BAND_ALPHA * 1.5, label="5–95 % band"))
-    _legend(layout, handles)
-    _annotate(layout, heading=f"Chips diverted around export controls, by channel — {title}",
-              scenario=scenario, n_seeds=n_seeds)
+    mark_events(layout)
+    legend(layout, [*handles, band_handle()])
+    annotate(layout, heading=f"Chips diverted around export controls, by channel — {title}",
+             scenario=scenario, n_seeds=n_seeds)
     return layout.figure
 
 
@@ -149,16 +173,15 @@ def revenue_loss(timeseries: pd.DataFrame, events: Sequence[Event], *, scenario:
         The figure (not yet saved; see :func:`save`).
 
     """
-    dates = _dates(timeseries)
-    layout = _make_layout(dates, events, panel_heights=[2.9, 2.9])
+    layout = make_layout(dates(timeseries), events, panel_heights=[2.9, 2.9])
     monthly, cumulative = layout.panels
     handles: list[Line2D | Patch] = []
     for vendor in US_VENDORS:
         metric = f"revenue_loss_usd_{vendor}"
         colour, label = VENDOR_COLOURS[vendor], VENDOR_LABELS[vendor]
-        handles.append(_plot_band(monthly, band(timeseries, metric) / 1e9, label, colour, "-"))
-        _plot_band(cumulative, band(timeseries, metric, cumulative=True) / 1e9, label, colour,
-                   "-")
+        handles.append(plot_band(monthly, band(timeseries, metric) / 1e9, label, colour, "-"))
+        plot_band(cumulative, band(timeseries, metric, cumulative=True) / 1e9, label, colour,
+                  "-")
     monthly.set_ylabel("monthly loss\n(USD billions per month)")
     # Say what a negative loss means where it shows: stockpiling ahead of a rule is a gain.
     monthly.text(0.005, 0.02, "below 0: sold more than without the moves (e.g. stockpiling"
@@ -167,13 +190,12 @@ def revenue_loss(timeseries: pd.DataFrame, events: Sequence[Event], *, scenario:
     cumulative.set_ylabel("cumulative loss since start\n(USD billions)")
     for ax in (monthly, cumulative):
         ax.axhline(0.0, color=OKABE_ITO["black"], linewidth=0.8, zorder=1)
-        ax.yaxis.set_major_formatter(FuncFormatter(_billions))
+        ax.yaxis.set_major_formatter(FuncFormatter(decimals))
     monthly.tick_params(labelbottom=False)
-    _mark_events(layout)
-    handles.append(Patch(facecolor=_GREY, alpha=_BAND_ALPHA * 1.5, label="5–95 % band"))
-    _legend(layout, handles)
-    _annotate(layout, heading=f"US vendors' revenue loss against the counterfactual — {title}",
-              scenario=scenario, n_seeds=n_seeds)
+    mark_events(layout)
+    legend(layout, [*handles, band_handle()])
+    annotate(layout, heading=f"US vendors' revenue loss against the counterfactual — {title}",
+             scenario=scenario, n_seeds=n_seeds)
     return layout.figure
 
 
@@ -201,25 +223,39 @@ def save(fig: Figure, path_without_suffix: Path | str, *, dpi: int = 150) -> lis
     return [png, svg]
 
 
-# --------------------------------------------------------------------------- layout
+# --------------------------------------------------------------------------- shared helpers
 
 
-def _make_layout(dates: pd.DatetimeIndex, events: Sequence[Event], *,
-                 panel_heights: Sequence[float]) -> _Layout:
-    """Create the figure: event strip on top, then the panels, sharing the date axis."""
+def new_figure(width_in: float, height_in: float) -> Figure:
+    """A white figure of a fixed size on its own Agg canvas (no pyplot, no global state)."""
+    fig = Figure(figsize=(width_in, height_in), dpi=100)
+    FigureCanvasAgg(fig)
+    fig.patch.set_facecolor("white")
+    return fig
+
+
+def make_layout(dates: pd.DatetimeIndex, events: Sequence[Event], *,
+                panel_heights: Sequence[float]) -> Layout:
+    """Create the figure: event strip on top, then the panels, sharing the date axis.
+
+    Args:
+        dates: The months plotted (see :func:`dates`).
+        events: Policy moves as ``(date "YYYY-MM", label)``; those outside the months are
+            left out.
+        panel_heights: Height of each panel, top to bottom, in inches.
+
+    """
     x_min, x_max = _x_limits(dates)
     placed = _layout_labels(_visible_events(events, x_min, x_max), x_min, x_max)
     n_rows = max((row + 1 for _, row in placed), default=0)
     strip_h = _STRIP_PAD * 2 + _STRIP_ROW * n_rows
     panels_h = sum(panel_heights) + _PANEL_GAP * (len(panel_heights) - 1)
     height = _TOP_TEXT + strip_h + panels_h + _BOTTOM_TEXT
-    fig = Figure(figsize=(_FIG_WIDTH, height), dpi=100)
-    FigureCanvasAgg(fig)
-    fig.patch.set_facecolor("white")
+    fig = new_figure(FIG_WIDTH, height)
 
     def rect(top_in: float, h_in: float) -> list[float]:
-        return [_LEFT / _FIG_WIDTH, 1 - (top_in + h_in) / height,
-                (_FIG_WIDTH - _LEFT - _RIGHT) / _FIG_WIDTH, h_in / height]
+        return [_LEFT / FIG_WIDTH, 1 - (top_in + h_in) / height,
+                (FIG_WIDTH - _LEFT - _RIGHT) / FIG_WIDTH, h_in / height]
 
     top = _TOP_TEXT
     strip = fig.add_axes(rect(top, strip_h))
@@ -230,9 +266,9 @@ def _make_layout(dates: pd.DatetimeIndex, events: Sequence[Event], *,
         top += h + _PANEL_GAP
     _style_strip(strip, x_min, x_max, strip_h)
     for ax in panels:
-        _style_panel(ax)
+        style_panel(ax)
     _date_ticks(panels[-1], len(dates))
-    return _Layout(fig, strip, panels, placed)
+    return Layout(fig, strip, panels, placed)
 
 
 def _date_ticks(ax: Axes, n_months: int) -> None:
@@ -253,48 +289,82 @@ def _style_strip(strip: Axes, x_min: float, x_max: float, height_in: float) -> N
     strip.set_axis_off()
 
 
-def _style_panel(ax: Axes) -> None:
-    """Light grid, no top/right spines."""
-    ax.grid(axis="y", color="#e3e3e3", linewidth=0.7)
+def style_panel(ax: Axes, *, size: float = 9, label_size: float = 10,
+                grid: str = "y") -> None:
+    """The panel style of every chipsim figure: light grid, no top/right spines.
+
+    Args:
+        ax: The panel.
+        size: Tick label size, in points.
+        label_size: Axis label size, in points (of the axis across the grid lines).
+        grid: ``"y"`` for horizontal grid lines (time series), ``"x"`` for vertical ones
+            (horizontal bars).
+
+    """
+    ax.grid(axis=grid, color=GRID, linewidth=0.7)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    ax.tick_params(labelsize=9)
-    ax.yaxis.label.set_size(10)
+    ax.tick_params(labelsize=size)
+    (ax.yaxis if grid == "y" else ax.xaxis).label.set_size(label_size)
 
 
-def _legend(layout: _Layout, handles: list[Line2D | Patch]) -> None:
-    """One legend row below the lowest panel."""
+def band_handle() -> Patch:
+    """The legend entry that explains the shaded 5–95 % bands."""
+    return Patch(facecolor=GREY, alpha=BAND_ALPHA * 1.5, label="5–95 % band")
+
+
+def legend(layout: Layout, handles: Sequence[Line2D | Patch], *,
+           ncol: int | None = None) -> None:
+    """The legend below the lowest panel: one row (``ncol`` entries a row if given)."""
     fig = layout.figure
     height = fig.get_figheight()
-    fig.legend(handles=handles, loc="upper center", ncol=len(handles), frameon=False,
-               fontsize=9, bbox_to_anchor=(0.5 + (_LEFT - _RIGHT) / 2 / _FIG_WIDTH,
-                                           (_BOTTOM_TEXT - 0.38) / height))
+    fig.legend(handles=list(handles), loc="upper center", ncol=ncol or len(handles),
+               frameon=False, fontsize=9,
+               bbox_to_anchor=(0.5 + (_LEFT - _RIGHT) / 2 / FIG_WIDTH,
+                               (_BOTTOM_TEXT - 0.38) / height))
 
 
-def _annotate(layout: _Layout, *, heading: str, scenario: str, n_seeds: int) -> None:
-    """Title, subtitle (scenario and seeds) and the source line."""
-    fig = layout.figure
-    height = fig.get_figheight()
-    x = 0.25 / _FIG_WIDTH
-    heading = _fit(heading, _FIG_WIDTH - 0.5, FontProperties(size=13, weight="bold"))
-    fig.text(x, 1 - 0.2 / height, heading, fontsize=13, fontweight="bold", va="top")
-    seeds = f"{n_seeds} seed" + ("" if n_seeds == 1 else "s")
+def title_block(fig: Figure, heading: str, subtitle: str | Sequence[str]) -> None:
+    """The bold heading at the top and grey subtitle line(s) under it, cut to fit the width."""
+    width, height = fig.get_figwidth(), fig.get_figheight()
+    x = 0.25 / width
+    fig.text(x, 1 - 0.2 / height, fit(heading, width - 0.5, FontProperties(size=13,
+                                                                          weight="bold")),
+             fontsize=13, fontweight="bold", va="top")
+    lines = [subtitle] if isinstance(subtitle, str) else list(subtitle)
+    for i, line in enumerate(lines):
+        fig.text(x, 1 - (0.52 + 0.22 * i) / height,
+                 fit(line, width - 0.5, FontProperties(size=9.5)), fontsize=9.5, color=GREY,
+                 va="top")
+
+
+def source_line(fig: Figure, text: str, *, y_in: float = 0.12) -> None:
+    """The small grey source line at the bottom left (``text`` as given; see :func:`version`)."""
+    fig.text(0.25 / fig.get_figwidth(), y_in / fig.get_figheight(), text, fontsize=7.5,
+             color=GREY, va="bottom")
+
+
+def seeds_text(n_seeds: int, noun: str = "seed") -> str:
+    """``"1 seed"``, ``"4 seeds"`` (or ``"4 paired seeds"`` with ``noun="paired seed"``)."""
+    return f"{n_seeds} {noun}" + ("" if n_seeds == 1 else "s")
+
+
+def annotate(layout: Layout, *, heading: str, scenario: str, n_seeds: int) -> None:
+    """Title, subtitle (scenario and seeds) and the source line of a single-scenario figure."""
+    seeds = seeds_text(n_seeds)
     subtitle = f"Scenario: {scenario} · {seeds}"
     if layout.labels:
         subtitle += " · dotted lines: policy moves"
-    fig.text(x, 1 - 0.52 / height, _fit(subtitle, _FIG_WIDTH - 0.5, FontProperties(size=9.5)),
-             fontsize=9.5, color=_GREY, va="top")
-    fig.text(x, 0.12 / height,
-             f"chipsim {_version()}; median and 5–95 % band over {seeds}",
-             fontsize=7.5, color=_GREY, va="bottom")
+    title_block(layout.figure, heading, subtitle)
+    source_line(layout.figure, f"chipsim {version()}; median and 5–95 % band over {seeds}")
 
 
-def _fit(text: str, width_in: float, font: FontProperties) -> str:
+def fit(text: str, width_in: float, font: FontProperties) -> str:
     """Shorten text at a word boundary, with an ellipsis, until it fits the width."""
     text = " ".join(text.split())
     limit = len(text)
-    while limit > 10 and _text_width_in(text, font) > width_in:
+    while limit > 10 and text_width_in(text, font) > width_in:
         limit = int(limit * 0.95)
         text = textwrap.shorten(text, width=limit, placeholder="…")
     return text
@@ -303,7 +373,7 @@ def _fit(text: str, width_in: float, font: FontProperties) -> str:
 # --------------------------------------------------------------------------- data and series
 
 
-def _dates(timeseries: pd.DataFrame) -> pd.DatetimeIndex:
+def dates(timeseries: pd.DataFrame) -> pd.DatetimeIndex:
     """Return the months of the table, as timestamps at the first of each month."""
     months = sorted(set(timeseries["date"].astype(str)))
     if not months:
@@ -317,10 +387,19 @@ def _x_limits(dates: pd.DatetimeIndex) -> tuple[float, float]:
     return float(nums[0] - 15), float(nums[-1] + 15)
 
 
-def _plot_band(ax: Axes, stats: pd.DataFrame, label: str, colour: str, style: str) -> Line2D:
-    """Draw a median line and its 5–95 % band; return the line for the legend."""
+def plot_band(ax: Axes, stats: pd.DataFrame, label: str, colour: str, style: str) -> Line2D:
+    """Draw a median line and its 5–95 % band; return the line for the legend.
+
+    Args:
+        ax: The panel.
+        stats: ``p05``, ``p50``, ``p95`` by month ``YYYY-MM`` (see :func:`sim.summary.band`).
+        label: Legend label.
+        colour: Line and band colour.
+        style: Line style; bands of dashed or dotted lines are lighter.
+
+    """
     x = date2num(pd.to_datetime(stats.index, format="%Y-%m").to_pydatetime())
-    alpha = _BAND_ALPHA if style == "-" else _BAND_ALPHA * 0.6
+    alpha = BAND_ALPHA if style == "-" else BAND_ALPHA * 0.6
     ax.fill_between(x, stats["p05"].to_numpy(), stats["p95"].to_numpy(), color=colour,
                     alpha=alpha, linewidth=0, zorder=2)
     marker = "o" if len(x) < 3 else None  # a line needs two points; show lone months
@@ -329,20 +408,19 @@ def _plot_band(ax: Axes, stats: pd.DataFrame, label: str, colour: str, style: st
     return line
 
 
-def _thousands(value: float, _pos: int) -> str:
+def thousands(value: float, _pos: int) -> str:
     """Tick label with thousands separators."""
     return f"{value:,.0f}"
 
 
-def _billions(value: float, _pos: int) -> str:
-    """Tick label for USD billions: whole numbers plain, fractions to the needed digits."""
+def decimals(value: float, _pos: int) -> str:
+    """Tick label with up to two decimals, no trailing zeros (e.g. USD billions)."""
     if value == 0:
         return "0"
-    text = f"{value:,.2f}".rstrip("0").rstrip(".")
-    return text
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
-def _version() -> str:
+def version() -> str:
     """Return the installed chipsim version, or ``dev`` when running from a source tree."""
     try:
         return metadata.version("chipsim")
@@ -353,15 +431,15 @@ def _version() -> str:
 # --------------------------------------------------------------------------- events
 
 
-def _event_x(date: str) -> float:
-    """Matplotlib date number of the first of an event's month."""
+def month_x(date: str) -> float:
+    """Matplotlib date number of the first of a month ``YYYY-MM`` (an event's date)."""
     return float(date2num(pd.to_datetime(str(date), format="%Y-%m").to_pydatetime()))
 
 
 def _visible_events(events: Iterable[Event], x_min: float,
                     x_max: float) -> list[tuple[float, str]]:
     """Events inside the plotted range as ``(x, label)``, sorted by date then given order."""
-    out = [(_event_x(date), _short(label)) for date, label in events]
+    out = [(month_x(date), _short(label)) for date, label in events]
     out = [(x, label) for x, label in out if x_min <= x <= x_max]
     return sorted(out, key=lambda item: item[0])  # stable: same-month events keep their order
 
@@ -371,7 +449,7 @@ def _short(label: str) -> str:
     return textwrap.shorten(" ".join(str(label).split()), width=_EVENT_MAX_CHARS, placeholder="…")
 
 
-def _text_width_in(text: str, font: FontProperties | None = None) -> float:
+def text_width_in(text: str, font: FontProperties | None = None) -> float:
     """Width of a text in inches (default font: event labels), measured by the Agg engine."""
     renderer = _measuring_canvas().get_renderer()
     width_px, _, _ = renderer.get_text_width_height_descent(
@@ -403,9 +481,9 @@ class _Label:
 
 def _make_label(x: float, text: str, x_min: float, x_max: float) -> _Label:
     """Measure a label: it starts just right of its date; near the right edge it ends there."""
-    axis_w = _FIG_WIDTH - _LEFT - _RIGHT
+    axis_w = FIG_WIDTH - _LEFT - _RIGHT
     at = (x - x_min) / (x_max - x_min) * axis_w
-    width = _text_width_in(text) + 0.08
+    width = text_width_in(text) + 0.08
     if at + width <= axis_w + _RIGHT * 0.8:
         return _Label(x, text, at, at, at + width, False)
     return _Label(x, text, at, at - width, at, True)
@@ -454,18 +532,36 @@ def _layout_labels(events: Sequence[tuple[float, str]], x_min: float,
     return [(labels[i], rows[i]) for i in range(len(labels))]
 
 
-def _mark_events(layout: _Layout) -> None:
-    """Dotted vertical lines in every panel, and labelled leaders in the strip."""
+def event_line(ax: Axes, x: float, *, colour: str = EVENT_LINE, linewidth: float = 1.0,
+               zorder: float = 1.5) -> None:
+    """A dotted vertical line marking a policy move at date number ``x``."""
+    ax.axvline(x, color=colour, linestyle=":", linewidth=linewidth, zorder=zorder)
+
+
+def mark_events(layout: Layout, colours: Mapping[Event, str] | None = None) -> None:
+    """Dotted vertical lines in every panel, and labelled leaders in the strip.
+
+    Args:
+        layout: The figure, from :func:`make_layout`.
+        colours: Colour of some events' leaders, dots and labels, by ``(date, label)`` as
+            given to :func:`make_layout`; the others are grey. A label in :data:`EVENT_LINE`
+            grey is written in :data:`TEXT` colour, like an uncoloured one.
+
+    """
+    by_place = {(month_x(date), _short(text)): colour
+                for (date, text), colour in (colours or {}).items()}
     strip, placed = layout.strip, layout.labels
     for x in sorted({label.x for label, _ in placed}):
         for ax in layout.panels:
-            ax.axvline(x, color=_EVENT_LINE, linestyle=":", linewidth=1.0, zorder=1.5)
+            event_line(ax, x)
     for label, row in placed:
+        colour = by_place.get((label.x, label.text))
         y = _STRIP_PAD + (row + 0.5) * _STRIP_ROW
-        strip.plot([label.x, label.x], [0, y], color=_EVENT_LINE, linestyle=":", linewidth=1.0,
-                   zorder=1)
-        strip.plot([label.x], [y], marker="o", markersize=2.5, color=_GREY, zorder=3)
+        strip.plot([label.x, label.x], [0, y], color=colour or EVENT_LINE, linestyle=":",
+                   linewidth=1.0, zorder=1)
+        strip.plot([label.x], [y], marker="o", markersize=2.5, color=colour or GREY, zorder=3)
         offset = -3 if label.right_aligned else 3
+        text = colour if colour not in (None, EVENT_LINE) else TEXT
         strip.annotate(label.text, (label.x, y), xytext=(offset, 0), textcoords="offset points",
                        ha="right" if label.right_aligned else "left", va="center",
-                       fontsize=_EVENT_FONT, color="#222222", zorder=4)
+                       fontsize=_EVENT_FONT, color=text, zorder=4)

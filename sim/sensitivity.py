@@ -480,7 +480,7 @@ class Sensitivity:
     def plot(self, output: str) -> Figure:
         """Ranked bars of the indices of one output."""
         from sim.comparison_figures import sobol_bars
-        from sim.figures import _version
+        from sim.figures import version as _version
         from sim.metrics import BY_NAME
 
         table = self.table().query("output == @output")

@@ -25,28 +25,35 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 from matplotlib.ticker import FuncFormatter
 
 from sim.figures import (
-    _BAND_ALPHA,
-    _FIG_WIDTH,
-    _GREY,
+    CHANNEL_COLOURS,
+    FIG_WIDTH,
+    GREY,
     OKABE_ITO,
-    _annotate,
-    _fit,
-    _legend,
-    _make_layout,
-    _mark_events,
-    _plot_band,
-    _thousands,
-    _version,
+    TEXT,
+    VENDOR_LABELS,
+    Event,
+    annotate,
+    band_handle,
+    dates,
+    decimals,
+    legend,
+    make_layout,
+    mark_events,
+    new_figure,
+    plot_band,
     save,
+    seeds_text,
+    source_line,
+    thousands,
+    title_block,
+    version,
 )
 from sim.summary import band
 
@@ -54,23 +61,20 @@ if TYPE_CHECKING:
     from sim.runner import Results
     from sim.scenario import Scenario
 
-Event = tuple[str, str]
-
-#: Channels of the flow diagram, top to bottom, with their labels and colours. The four
-#: diversion colours match :data:`sim.figures.CHANNEL_SERIES`.
+#: Channels of the flow diagram, top to bottom, with their labels and colours (the colours of
+#: :data:`sim.figures.CHANNEL_COLOURS`, as in every other figure).
 CHANNELS: dict[str, tuple[str, str]] = {
-    "legal": ("Legal exports", OKABE_ITO["orange"]),
-    "subsidiary": ("Offshore subsidiaries", OKABE_ITO["bluish_green"]),
-    "cloud": ("Offshore cloud (GPUs rented)", OKABE_ITO["blue"]),
-    "smuggled": ("Smuggled", OKABE_ITO["vermillion"]),
-    "seized": ("Seized", OKABE_ITO["black"]),
-    "domestic": ("Domestic chips", OKABE_ITO["reddish_purple"]),
+    channel: (label, CHANNEL_COLOURS[channel]) for channel, label in (
+        ("legal", "Legal exports"),
+        ("subsidiary", "Offshore subsidiaries"),
+        ("cloud", "Offshore cloud (GPUs rented)"),
+        ("smuggled", "Smuggled"),
+        ("seized", "Seized"),
+        ("domestic", "Domestic chips"),
+    )
 }
 #: Vendors, top to bottom (US first, then domestic).
-VENDORS: dict[str, str] = {
-    "nvidia": "Nvidia", "amd": "AMD", "small_us": "Small US vendor",
-    "huawei": "Huawei", "cambricon": "Cambricon",
-}
+VENDORS: dict[str, str] = {**VENDOR_LABELS, "huawei": "Huawei", "cambricon": "Cambricon"}
 #: Receivers, top to bottom: the buyer classes of :data:`sim.policy.BUYER_CLASSES`, and nobody
 #: for seized chips.
 RECEIVERS: dict[str, str] = {
@@ -256,9 +260,7 @@ def chip_flows(flows: ChipFlows) -> Figure:
         _nodes(right.groupby(level="receiver").sum(), RECEIVERS),
     ]
     height = 7.6
-    fig = Figure(figsize=(_FIG_WIDTH, height), dpi=100)
-    FigureCanvasAgg(fig)
-    fig.patch.set_facecolor("white")
+    fig = new_figure(FIG_WIDTH, height)
     top, bottom = 0.95 / height, 0.75 / height  # room for title and source line (fraction)
     ax = fig.add_axes((0.0, bottom, 1.0, 1.0 - top - bottom - 0.35 / height))
     ax.set_xlim(0, 1)
@@ -281,24 +283,18 @@ def chip_flows(flows: ChipFlows) -> Figure:
         _draw_nodes(ax, x, col, span, spread, side)
     for x, heading in zip(_COLUMNS, ("Vendor", "Channel", "Chinese buyer"), strict=True):
         ax.text(x + _NODE_W / 2, 1.025, heading, ha="center", va="bottom", fontsize=11,
-                fontweight="bold", color="#222222")
+                fontweight="bold", color=TEXT)
 
-    fig_x = 0.25 / _FIG_WIDTH
-    heading = _fit(f"Where the chips went, {flows.start} to {flows.end} — {flows.title}",
-                   _FIG_WIDTH - 0.5, FontProperties(size=13, weight="bold"))
-    fig.text(fig_x, 1 - 0.2 / height, heading, fontsize=13, fontweight="bold", va="top")
-    seeds = f"{flows.n_seeds} seed" + ("" if flows.n_seeds == 1 else "s")
-    fig.text(fig_x, 1 - 0.52 / height,
-             f"Scenario: {flows.scenario} · {seeds} · chips delivered in the period, band width"
-             " proportional to units (mean over seeds; 5–95 % range in brackets)",
-             fontsize=9.5, color=_GREY, va="top")
-    fig.text(fig_x, 0.30 / height,
+    seeds = seeds_text(flows.n_seeds)
+    title_block(fig, f"Where the chips went, {flows.start} to {flows.end} — {flows.title}",
+                f"Scenario: {flows.scenario} · {seeds} · chips delivered in the period, band"
+                " width proportional to units (mean over seeds; 5–95 % range in brackets)")
+    fig.text(0.25 / FIG_WIDTH, 0.30 / height,
              "Buyer classes: each month a channel's chips are split in proportion to the compute"
              " (H100e) each class received through it.\nOffshore cloud: GPUs put into service for"
              " Chinese renters. Chips for buyers outside China are not shown.",
-             fontsize=7.5, color=_GREY, va="bottom", linespacing=1.3)
-    fig.text(fig_x, 0.12 / height, f"chipsim {_version()}; mean over {seeds}",
-             fontsize=7.5, color=_GREY, va="bottom")
+             fontsize=7.5, color=GREY, va="bottom", linespacing=1.3)
+    source_line(fig, f"chipsim {version()}; mean over {seeds}")
     return fig
 
 
@@ -341,7 +337,7 @@ def _draw_links(ax, links: pd.Series, sources: dict, targets: dict, x0: float,  
         out_used[source] += h
         t_top = targets[target][1] - _incoming_offset(frame, target, source, target_level,
                                                       source_level, s_rank, scale)
-        colour = CHANNELS.get(getattr(row, colour_by), ("", _GREY))[1]
+        colour = CHANNELS.get(getattr(row, colour_by), ("", GREY))[1]
         ax.add_patch(_band(x0 + _NODE_W, s_top, x1, t_top, h, colour))
 
 
@@ -390,12 +386,12 @@ def _draw_nodes(ax, x: float, nodes: pd.Series, spans: dict, spread: pd.DataFram
             tx, ha = x - 0.012, "right"
         else:
             tx, ha = x + _NODE_W + 0.012, "left"
-        ax.text(tx, y, text, ha=ha, va="center", fontsize=9, color="#222222", zorder=5,
+        ax.text(tx, y, text, ha=ha, va="center", fontsize=9, color=TEXT, zorder=5,
                 linespacing=1.15,
                 bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.0})
         if abs(y - centre) > 0.004:
             edge = x if side == "left" else x + _NODE_W
-            ax.add_line(Line2D([edge, tx], [centre, y], color=_GREY, linewidth=0.6, zorder=4))
+            ax.add_line(Line2D([edge, tx], [centre, y], color=GREY, linewidth=0.6, zorder=4))
 
 
 def flows_vary(stats: pd.Series) -> bool:
@@ -449,15 +445,13 @@ def market_response(timeseries: pd.DataFrame, events: Sequence[Event], *, scenar
         The figure (not yet saved; see :func:`sim.figures.save`).
 
     """
-    dates = sorted(set(timeseries["date"].astype(str)))
-    layout = _make_layout(pd.DatetimeIndex(pd.to_datetime(dates, format="%Y-%m")), events,
-                          panel_heights=[2.9, 2.9])
+    layout = make_layout(dates(timeseries), events, panel_heights=[2.9, 2.9])
     share, premium = layout.panels
     handles: list[Line2D | Patch] = [
-        _plot_band(share, band(timeseries, "domestic_share") * 100, "Domestic share",
-                   CHANNELS["domestic"][1], "-"),
-        _plot_band(premium, band(timeseries, "grey_premium") * 100, "Grey-market premium",
-                   CHANNELS["smuggled"][1], "-"),
+        plot_band(share, band(timeseries, "domestic_share") * 100, "Domestic share",
+                  CHANNEL_COLOURS["domestic"], "-"),
+        plot_band(premium, band(timeseries, "grey_premium") * 100, "Grey-market premium",
+                  CHANNEL_COLOURS["smuggled"], "-"),
     ]
     share.set_ylabel("domestic share of new\nChinese compute (% of H100e)")
     premium.set_ylabel("grey-market price over\nlist price (% premium)")
@@ -466,11 +460,10 @@ def market_response(timeseries: pd.DataFrame, events: Sequence[Event], *, scenar
     for ax in (share, premium):
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:.0f} %"))
     share.tick_params(labelbottom=False)
-    _mark_events(layout)
-    handles.append(Patch(facecolor=_GREY, alpha=_BAND_ALPHA * 1.5, label="5–95 % band"))
-    _legend(layout, handles)
-    _annotate(layout, heading=f"China's answer: domestic chips and the grey market — {title}",
-              scenario=scenario, n_seeds=n_seeds)
+    mark_events(layout)
+    legend(layout, [*handles, band_handle()])
+    annotate(layout, heading=f"China's answer: domestic chips and the grey market — {title}",
+             scenario=scenario, n_seeds=n_seeds)
     return layout.figure
 
 
@@ -497,29 +490,21 @@ def metric_bands(timeseries: pd.DataFrame, events: Sequence[Event],
     """
     if not series:
         raise ValueError("series is empty: name at least one metric to plot")
-    dates = sorted(set(timeseries["date"].astype(str)))
-    layout = _make_layout(pd.DatetimeIndex(pd.to_datetime(dates, format="%Y-%m")), events,
-                          panel_heights=[4.4])
+    layout = make_layout(dates(timeseries), events, panel_heights=[4.4])
     ax = layout.panels[0]
     colours = [OKABE_ITO[c] for c in ("blue", "vermillion", "bluish_green", "orange",
                                       "reddish_purple", "sky_blue", "black")]
     handles: list[Line2D | Patch] = []
     for (metric, label), colour in zip(series, colours * len(series), strict=False):
         stats = band(timeseries, metric, cumulative=cumulative) * scale
-        handles.append(_plot_band(ax, stats, label, colour, "-"))
+        handles.append(plot_band(ax, stats, label, colour, "-"))
     ax.set_ylabel(ylabel)
-    ax.yaxis.set_major_formatter(FuncFormatter(_thousands if scale >= 1 else _plain))
+    ax.yaxis.set_major_formatter(FuncFormatter(thousands if scale >= 1 else decimals))
     ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
-    _mark_events(layout)
-    handles.append(Patch(facecolor=_GREY, alpha=_BAND_ALPHA * 1.5, label="5–95 % band"))
-    _legend(layout, handles)
-    _annotate(layout, heading=heading, scenario=scenario, n_seeds=n_seeds)
+    mark_events(layout)
+    legend(layout, [*handles, band_handle()])
+    annotate(layout, heading=heading, scenario=scenario, n_seeds=n_seeds)
     return layout.figure
-
-
-def _plain(value: float, _pos: int) -> str:
-    """Tick label with up to two decimals, no trailing zeros."""
-    return f"{value:,.2f}".rstrip("0").rstrip(".") if value else "0"
 
 
 # --------------------------------------------------------------------------- from results

@@ -121,6 +121,44 @@ def test_status_lists_the_moves_applied_so_far_newest_first():
     assert "Levers: China blocks US chips" in html
 
 
+def test_live_figures_label_their_axes_and_mark_the_moves_applied():
+    from sim.app import channels_figure, market_figure, revenue_figure
+    from sim.figures import CHANNEL_COLOURS, EVENT_LINE
+
+    model = DashboardModel()
+    for _ in range(17):  # to 2025-05: M2 (2025-04) and M3 (2025-05) applied
+        model.step()
+    applied = {e.date for e in model.applied_events()}
+    assert len(applied) >= 2
+    expected = {
+        channels_figure: ("Chips reaching China, by channel", ["units / month"] * 2),
+        revenue_figure: ("US vendors' revenue (same seed, counterfactual)",
+                         ["USD bn / month", "USD bn, cumulative"]),
+        market_figure: ("China's market: grey premium and domestic share",
+                        ["% over list", "% of H100e"]),
+    }
+    for draw, (title, ylabels) in expected.items():
+        fig = draw(model)
+        assert fig.get_suptitle() == title
+        texts = [t.get_text() for t in fig.texts]
+        assert "timeline-2024-2026 · replication 0 · 17 of 36 months" in texts
+        panels = fig.axes
+        assert [ax.get_ylabel() for ax in panels] == ylabels
+        for ax in panels:
+            dotted = [ln for ln in ax.get_lines()
+                      if ln.get_linestyle() == ":" and ln.get_color() == EVENT_LINE]
+            assert len(dotted) == len(model.applied_events()), draw.__name__
+            assert not ax.spines["top"].get_visible() and ax.get_legend() is not None
+    top, bottom = channels_figure(model).axes
+    colours = {ln.get_label(): ln.get_color() for ln in top.get_lines() + bottom.get_lines()}
+    assert colours["Legal exports"] == CHANNEL_COLOURS["legal"]
+    assert colours["Smuggled"] == CHANNEL_COLOURS["smuggled"]
+    (seized,) = [ln for ln in bottom.get_lines() if ln.get_label() == "Seized"]
+    assert seized.get_linestyle() == "--"
+    (legal,) = [ln for ln in top.get_lines() if ln.get_label() == "Legal exports"]
+    np.testing.assert_allclose(legal.get_ydata(), model.history()["legal_export_units"])
+
+
 def test_the_page_is_a_solara_component():
     from sim.app import Page
 

@@ -130,3 +130,71 @@ def test_compare_runs_scenarios_built_in_code():
            "population": {"small_buyers": 10, "smugglers": 10, "cloud_providers": 2}}
     result = compare([scenario_from_dict(doc)], seeds=1)
     assert result.labels == ["coded"] and len(result.table()) == len(METRIC_NAMES)
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _series_table(seed_values: dict[int, float], months=("2024-06", "2024-07", "2024-08")):
+    rows = [{"seed": seed, "date": month, **dict.fromkeys(METRIC_NAMES, value * (i + 1))}
+            for seed, value in seed_values.items() for i, month in enumerate(months)]
+    return pd.DataFrame(rows)
+
+
+def _figure_texts(fig) -> list[str]:
+    return [t.get_text() for t in fig.texts] + [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def test_comparison_figures_colour_moves_by_scenario_and_pair_the_seeds():
+    from matplotlib.colors import to_hex
+
+    from sim.comparison_figures import compare_revenue_loss, scenario_style
+    from sim.figures import EVENT_LINE, TEXT, version
+
+    shared, own = ("2024-07", "Shared move"), ("2024-08", "Only in B")
+    a = _series_table({0: 1e9, 1: 3e9, 2: 2e9})
+    b = _series_table({0: 2e9, 1: 4e9, 2: 3e9})  # B loses 1e9 more per month, seed by seed
+    fig = compare_revenue_loss([("a", a, [shared]), ("b", b, [shared, own])], n_seeds=3)
+    texts = _figure_texts(fig)
+    assert "US vendors' revenue loss: scenarios compared" in texts
+    assert ("2 scenarios: a, b · 3 paired seeds · dotted lines: policy moves (grey: in every"
+            " scenario)") in texts
+    assert (f"chipsim {version()}; median and 5–95 % band over 3 paired seeds (the same seeds"
+            " in every scenario)") in texts
+    strip = fig.axes[0]
+    colour = {t.get_text(): to_hex(t.get_color()) for t in strip.texts}
+    assert colour == {"Shared move": TEXT, "Only in B": scenario_style(1)[0].lower()}
+    leaders = {to_hex(ln.get_color()) for ln in strip.get_lines() if ln.get_linestyle() == ":"}
+    assert leaders == {EVENT_LINE, scenario_style(1)[0].lower()}
+    top, low = [ax for ax in fig.axes[1:] if ax.get_ylabel()]
+    assert top.get_ylabel() == low.get_ylabel() == "USD billions"
+    (diff,) = [ln for ln in low.get_lines() if ln.get_label() == "b"]
+    np.testing.assert_allclose(diff.get_ydata(), [1.0, 3.0, 6.0])  # paired, cumulative
+    legend_texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend_texts == ["a", "b", "5–95 % band"]
+
+
+def test_comparison_of_one_scenario_has_no_difference_panel_and_grey_is_not_used():
+    from sim.comparison_figures import compare_diverted_volumes, scenario_style
+
+    table = _series_table({0: 10.0, 1: 20.0})
+    fig = compare_diverted_volumes([("only", table, [("2024-07", "A move")])], n_seeds=2)
+    panels = [ax for ax in fig.axes if ax.get_ylabel()]
+    assert len(panels) == 4 and {ax.get_ylabel() for ax in panels} == {"chips per month"}
+    (label,) = fig.axes[0].texts
+    assert label.get_color() == scenario_style(0)[0]  # not "every scenario": its own colour
+
+
+def test_sobol_bars_rank_parameters_by_total_effect():
+    from sim.comparison_figures import sobol_bars
+
+    table = pd.DataFrame({"parameter": ["small", "big", "middle"], "S1": [0.01, 0.5, 0.2],
+                          "ST": [0.02, 0.7, 0.3]})
+    fig = sobol_bars(table, "smuggled_units", heading="What drives it?",
+                     subtitle="line one\nline two", footer="chipsim x; source")
+    (ax,) = [a for a in fig.axes if a.get_xlabel()]
+    assert ax.get_xlabel() == "share of the variance of smuggled_units"
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["big", "middle", "small"]
+    texts = _figure_texts(fig)
+    for text in ("What drives it?", "line one", "line two", "chipsim x; source"):
+        assert text in texts, text

@@ -219,10 +219,77 @@ def test_unserialisable_manifest_fails_cleanly(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def _texts(fig) -> list[str]:
+    return [t.get_text() for t in fig.texts] + [
+        t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def _panels(fig) -> list:
+    """The data panels: the axes with a y label (the event strip has none)."""
+    return [ax for ax in fig.axes if ax.get_ylabel()]
+
+
+@pytest.mark.parametrize(("make", "heading", "units"), [
+    (figures.diverted_volumes, "Chips diverted around export controls, by channel — Test",
+     ["(units)"]),
+    (figures.revenue_loss, "US vendors' revenue loss against the counterfactual — Test",
+     ["(USD billions per month)", "(USD billions)"]),
+])
+def test_standard_figures_say_what_they_show(make, heading, units):
+    """Title, y axes with units, scenario and seeds, the source line, the moves and a legend."""
+    fig = make(synthetic(), EVENTS, scenario="test-scenario", title="Test", n_seeds=5)
+    texts = _texts(fig)
+    assert heading in texts
+    assert "Scenario: test-scenario · 5 seeds · dotted lines: policy moves" in texts
+    assert f"chipsim {figures.version()}; median and 5–95 % band over 5 seeds" in texts
+    panels = _panels(fig)
+    assert len(panels) == len(units)
+    for ax, unit in zip(panels, units, strict=True):
+        assert ax.get_ylabel().endswith(unit), ax.get_ylabel()
+    for _, label in EVENTS:
+        assert label in texts, label
+    (legend,) = fig.legends
+    assert "5–95 % band" in [t.get_text() for t in legend.get_texts()]
+    for ax in _panels(fig):  # the shared panel style
+        assert not ax.spines["top"].get_visible() and not ax.spines["right"].get_visible()
+        # one dotted line per month with moves (three months in EVENTS)
+        assert len([ln for ln in ax.get_lines() if ln.get_linestyle() == ":"]) == 3
+
+
+def test_one_seed_is_singular():
+    fig = figures.diverted_volumes(synthetic(n_seeds=1), [], scenario="s", title="T", n_seeds=1)
+    texts = _texts(fig)
+    assert "Scenario: s · 1 seed" in texts
+    assert f"chipsim {figures.version()}; median and 5–95 % band over 1 seed" in texts
+
+
+def test_figure_bands_are_the_median_and_percentiles_of_the_seeds():
+    ts = synthetic(n_seeds=6)
+    fig = figures.diverted_volumes(ts, [], scenario="t", title="T", n_seeds=6)
+    (panel,) = _panels(fig)
+    (line,) = [ln for ln in panel.get_lines() if ln.get_label() == "Smuggled"]
+    expected = band(ts, "smuggled_units")
+    np.testing.assert_allclose(line.get_ydata(), expected["p50"].to_numpy())
+    fig = figures.revenue_loss(ts, [], scenario="t", title="T", n_seeds=6)
+    cumulative = _panels(fig)[1]
+    (line,) = [ln for ln in cumulative.get_lines() if ln.get_label() == "Nvidia"]
+    expected = band(ts, "revenue_loss_usd_nvidia", cumulative=True)["p50"] / 1e9
+    np.testing.assert_allclose(line.get_ydata(), expected.to_numpy())
+
+
 def test_figures_with_no_events_and_events_outside_period(tmp_path):
     ts = synthetic(n_seeds=2)
     for events in ([], [("2020-01", "long before"), ("2030-01", "long after")]):
         fig = figures.diverted_volumes(ts, events, scenario="t", title="T", n_seeds=2)
+        texts = _texts(fig)
+        assert "Scenario: t · 2 seeds" in texts  # no "dotted lines" when no move is shown
+        assert not any("long" in t for t in texts)
+        (panel,) = _panels(fig)
+        assert not [ln for ln in panel.get_lines() if ln.get_linestyle() == ":"]
+        # the axis spans the period (half a month either side), not the far-off moves
+        x_min, x_max = panel.get_xlim()
+        assert (x_min, x_max) == (figures.month_x(MONTHS[0]) - 15,
+                                  figures.month_x(MONTHS[-1]) + 15)
         assert figures.save(fig, tmp_path / "f")[0].stat().st_size > 10_000
 
 
@@ -230,6 +297,8 @@ def test_event_labels_never_overlap_or_get_crossed():
     many = [(x, f"Move {i} with a fairly long description") for i, x in
             enumerate([10.0, 10.0, 10.0, 40.0, 70.0, 200.0, 200.0, 350.0])]
     placed = figures._layout_labels(many, 0.0, 365.0)
+    assert [(a.x, a.text) for a, _ in placed] == many  # every label, in the given order
+    assert len({row for _, row in placed}) >= 3  # the cluster at x = 10 is stacked
     for a, row_a in placed:
         for b, row_b in placed:
             if a is b:

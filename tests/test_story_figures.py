@@ -5,7 +5,8 @@ import pytest
 
 import sim
 from sim import story_figures
-from sim.figures import save
+from sim.figures import CHANNEL_COLOURS, save, version
+from sim.summary import band
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMELINE = ROOT / "scenarios" / "timeline-2024-2026.yaml"
@@ -83,7 +84,10 @@ def test_chip_flow_figure_names_scenario_seeds_and_nodes(flows, tmp_path):
     for label in ("Nvidia", "Huawei", "Legal exports", "Smuggled", "Seized", "Nobody (seized)",
                   "Research labs", "Vendor", "Channel", "Chinese buyer"):
         assert label in texts, label
-    assert "chipsim" in texts  # source line
+    assert f"chipsim {version()}; mean over {SEEDS} seeds" in texts  # source line
+    # node labels carry the mean units of the node: the legal channel's mean over seeds
+    legal = flows.by_vendor.query("channel == 'legal'")["units"].sum() / SEEDS
+    assert f"Legal exports\n{story_figures._units(legal)}" in " ".join(_texts(fig))
     written = save(fig, tmp_path / "chip_flows")
     assert [p.suffix for p in written] == [".png", ".svg"]
     assert all(p.stat().st_size > 10_000 for p in written)
@@ -91,12 +95,21 @@ def test_chip_flow_figure_names_scenario_seeds_and_nodes(flows, tmp_path):
 
 def test_market_response_has_labelled_axes_with_units_and_events(results):
     fig = story_figures.plot_market_response(results)
-    labels = [ax.get_ylabel() for ax in fig.axes if ax.get_ylabel()]
-    assert any("domestic share" in lab and "%" in lab for lab in labels)
-    assert any("premium" in lab and "%" in lab for lab in labels)
-    texts = " ".join(_texts(fig))
+    share, premium = [ax for ax in fig.axes if ax.get_ylabel()]
+    assert "domestic share" in share.get_ylabel() and "(% of H100e)" in share.get_ylabel()
+    assert "premium" in premium.get_ylabel() and "(% premium)" in premium.get_ylabel()
+    texts = _texts(fig)
     assert "M2: H20/MI308 licence rule" in texts
-    assert f"{SEEDS} seeds" in texts
+    assert ("China's answer: domestic chips and the grey market — The record, 2024-2026"
+            in texts)
+    assert (f"Scenario: timeline-2024-2026 · {SEEDS} seeds · dotted lines: policy moves"
+            in texts)
+    assert f"chipsim {version()}; median and 5–95 % band over {SEEDS} seeds" in texts
+    # the lines are the medians in percent, in the channel colours of every other figure
+    (line,) = [ln for ln in share.get_lines() if ln.get_label() == "Domestic share"]
+    np.testing.assert_allclose(line.get_ydata(),
+                               band(results.timeseries, "domestic_share")["p50"] * 100)
+    assert line.get_color() == CHANNEL_COLOURS["domestic"]
 
 
 def test_metric_bands_draws_the_named_metrics(results):
@@ -107,6 +120,16 @@ def test_metric_bands_draws_the_named_metrics(results):
     panel = [ax for ax in fig.axes if ax.get_ylabel() == "units per month"][0]
     (line,) = [ln for ln in panel.get_lines() if ln.get_label() == "H20"]
     assert max(line.get_ydata()) > 0
+    assert "Legal H20" in _texts(fig)
+    # scale and cumulative are applied to the band, seed by seed
+    fig = story_figures.metric_bands(
+        results.timeseries, [], [("legal_export_units_H20", "H20")], ylabel="thousands",
+        heading="Legal H20, cumulative", scenario="timeline-2024-2026", n_seeds=SEEDS,
+        scale=1e-3, cumulative=True)
+    panel = [ax for ax in fig.axes if ax.get_ylabel() == "thousands"][0]
+    (line,) = [ln for ln in panel.get_lines() if ln.get_label() == "H20"]
+    expected = band(results.timeseries, "legal_export_units_H20", cumulative=True)["p50"] * 1e-3
+    np.testing.assert_allclose(line.get_ydata(), expected.to_numpy())
     with pytest.raises(ValueError, match="series is empty"):
         story_figures.metric_bands(results.timeseries, [], [], ylabel="", heading="",
                                    scenario="x", n_seeds=1)
