@@ -12,6 +12,7 @@ import pytest
 from sim import cli
 from sim.errors import ScenarioError
 from sim.moves import MOVES
+from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -33,8 +34,9 @@ def test_check_good_files():
     assert len(lines) == 2
     assert lines[0].startswith("ok  tests/fixtures/full.yaml  (full-example, 3 events, ")
     assert lines[1].startswith("ok  tests/fixtures/minimal.yaml  (minimal, 0 events, ")
-    digest = lines[0].rsplit(", ", 1)[1].rstrip(")")
-    assert len(digest) == 12 and int(digest, 16) >= 0
+    for line, name in zip(lines, ("full.yaml", "minimal.yaml"), strict=True):
+        digest = line.rsplit(", ", 1)[1].rstrip(")")
+        assert digest == load_scenario(FIXTURES / name).content_hash()[:12], line
 
 
 def test_check_bad_file_one_line_exit_2():

@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.metrics import METRIC_NAMES
+from sim.output import FIGURES
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,11 +43,14 @@ def test_run_writes_every_output(tmp_path):
     assert len(table) == 2 * 10  # seeds x months
     summary = pd.read_csv(out / "summary.csv")
     assert list(summary.columns) == ["metric", "unit", "mean", "p05", "p50", "p95"]
+    assert "revenue_loss_usd" in set(summary.metric)
+    assert (summary.p05 <= summary.p50).all() and (summary.p50 <= summary.p95).all()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["scenario"] == "tiny-run" and manifest["seeds"]["count"] == 2
     assert len(manifest["scenario_hash"]) == 64 and "mesa" in manifest["versions"]
-    for fig in ("diverted_volumes", "revenue_loss"):
-        assert (out / "figures" / f"{fig}.png").stat().st_size > 10_000
+    assert set(FIGURES) >= {"diverted_volumes", "revenue_loss"}
+    for fig in FIGURES:
+        assert (out / "figures" / f"{fig}.png").stat().st_size > 10_000, fig
 
 
 def test_seeds_option_overrides_the_file(tmp_path):

@@ -47,9 +47,21 @@ EVERY_MOVE: tuple[dict, ...] = (
 
 
 def checked_run(scenario, seed) -> ChipTradeModel:  # noqa: ANN001
-    """Run with the model's own per-month check on, and check again after every step."""
-    return run_model(scenario, seed, lambda model: model.ledger.check(model),
-                     check_conservation=True)
+    """Run with the model's own per-month check on, and check again after every step.
+
+    The run must reach the end of the period: a model that stopped early would be checked on
+    only the months it ran.
+    """
+    checked: list[int] = []
+
+    def check(model: ChipTradeModel) -> None:
+        model.ledger.check(model)
+        checked.append(model.month - 1)
+
+    model = run_model(scenario, seed, check, check_conservation=True)
+    assert model.month == scenario.end + 1, "the run stopped before the end of its period"
+    assert checked[-len(scenario.months):] == list(scenario.months)
+    return model
 
 
 def test_every_move_is_in_the_conservation_scenario():
@@ -89,11 +101,41 @@ def test_every_parameter_at_either_end_of_its_range_conserves(name, value):
     assert np.isfinite(model.records).all()
 
 
-def test_runner_checks_conservation_in_every_replication():
+def test_runner_checks_conservation_in_every_replication(monkeypatch):
     from sim import runner
+    from sim.ledger import Ledger
 
-    results = runner.run(TIMELINE, seeds=2, check_conservation=True)
+    real, checked = Ledger.check, []
+
+    def counting(self, model) -> None:  # noqa: ANN001
+        checked.append(model.experiment.name)
+        real(self, model)
+
+    monkeypatch.setattr(Ledger, "check", counting)
+    scenario = load_scenario(TIMELINE)
+    results = runner.run(scenario, seeds=2, check_conservation=True)
     assert results.failures == {}
+    # every month (burn-in included) of both replications, scenario and counterfactual
+    burn_in = scenario.parameters.get("model.burn_in_months",
+                                      DEFAULTS["model.burn_in_months"].value)
+    months = len(scenario.months) + int(burn_in)
+    assert checked.count(scenario.name) == 2 * months
+    assert checked.count(load_counterfactual(scenario).name) == 2 * months
+
+
+def test_runner_records_a_replication_whose_books_do_not_balance(monkeypatch):
+    from sim import runner
+    from sim.ledger import Ledger
+
+    def leak(self, model) -> None:  # noqa: ANN001
+        raise ConservationError("chips: 1 unit unaccounted for")
+
+    monkeypatch.setattr(Ledger, "check", leak)
+    results = runner.run(make(name="leaky"), seeds=2, check_conservation=True)
+    assert sorted(results.failures) == [0, 1]
+    assert all("ConservationError" in f and "unaccounted" in f
+               for f in results.failures.values())
+    assert runner.run(make(name="leaky"), seeds=1).failures == {}  # no check asked, none made
 
 
 # --- the check is not vacuous ------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 from conftest import make
 
 from sim import runner
-from sim.metrics import METRIC_NAMES, US_VENDORS, VENDORS
+from sim.metrics import DOMESTIC_VENDORS, METRIC_NAMES, US_VENDORS, VENDORS
 
 #: The columns SPEC §4 requires by name (per-vendor columns are added below).
 SPEC_COLUMNS = (
@@ -87,6 +87,10 @@ def test_revenue_loss_is_counterfactual_minus_scenario_revenue_same_seed(h20_ban
 
 def test_domestic_vendors_gains_are_not_counted_as_us_revenue_loss(h20_ban):
     table = h20_ban.timeseries
+    # buyers turn to Huawei when the H20 is banned: a domestic vendor gains (a negative loss)...
+    domestic = sum(table[f"revenue_loss_usd_{v}"].sum() for v in DOMESTIC_VENDORS)
+    assert domestic < -0.1 * table["revenue_loss_usd"].sum()
+    # ...which the US total leaves out
     total_us = sum(table[f"revenue_loss_usd_{v}"] for v in US_VENDORS)
     np.testing.assert_allclose(table["revenue_loss_usd"], total_us, rtol=1e-9, atol=1e-3)
 

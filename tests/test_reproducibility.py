@@ -81,6 +81,8 @@ def test_one_worker_and_two_workers_give_identical_results(scenario):
     serial = runner.run(scenario, seeds=3, workers=1)
     parallel = runner.run(scenario, seeds=3, workers=2)
     assert serial.failures == parallel.failures == {}
+    assert serial.manifest["executor"] == {"kind": "serial", "workers": 1}
+    assert parallel.manifest["executor"] == {"kind": "processes", "workers": 2}
     pd.testing.assert_frame_equal(serial.timeseries, parallel.timeseries, check_exact=True)
 
 

@@ -79,9 +79,14 @@ def test_resume_after_ctrl_c_gives_identical_bytes(scenario_file, reference, cap
     interrupt(scenario_file, target, after=3)
     assert "3 of 6 replications are saved" in capsys.readouterr().err
     assert not target.exists()
-    assert len(saved(target)) == 3
-    assert runner.run_command(str(scenario_file), out=str(target), workers=2, resume=True) == 0
+    kept = sorted(int(path.stem) for path in saved(target))
+    assert len(kept) == 3
+    rerun: list[int] = []
+    assert runner.run_command(str(scenario_file), out=str(target), workers=2, resume=True,
+                              on_done=lambda result: rerun.append(result.index)) == 0
     assert "3 reused" in capsys.readouterr().out
+    # only the replications that were not saved ran again
+    assert sorted(rerun + kept) == list(range(SEEDS)) and not set(rerun) & set(kept)
     for name in ("timeseries.csv", "summary.csv"):
         assert (target / name).read_bytes() == (reference / name).read_bytes(), name
     manifest = json.loads((target / "manifest.json").read_text())

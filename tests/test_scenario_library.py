@@ -175,19 +175,36 @@ FINAL_POLICY = {
 }
 
 
+#: What-ifs that restate the timeline's own values (their check holds for the timeline too).
+SAME_AS_TIMELINE = ("whatif-subsidy-4x",)
+
+
+def test_every_what_if_has_a_check():
+    assert set(FINAL_POLICY) | set(COPIES) == set(ids(WHATIF_FILES))
+    assert set(SAME_AS_TIMELINE) <= set(FINAL_POLICY)
+
+
 @pytest.mark.parametrize("name", sorted(FINAL_POLICY))
 def test_what_if_override_is_in_force(name: str):
     """Appended events come after the parent's in the same month, so the what-if's value wins."""
     model, _ = run(SCENARIOS / f"{name}.yaml")
     assert FINAL_POLICY[name](model.policy)
+    # the check tells the what-if from the record (else it would pass if the override lost)
+    timeline, _ = run(TIMELINE)
+    assert FINAL_POLICY[name](timeline.policy) == (name in SAME_AS_TIMELINE)
+
+
+def _revenue_share_in_december_2025(path: Path) -> dict[str, float]:
+    model = ChipTradeModel(scenario(path), seed=0)
+    while model.month <= parse_month("2025-12"):
+        model.step()
+    return model.policy.revenue_share
 
 
 def test_revenue_share_50_applies_in_december_2025():
-    s = scenario(SCENARIOS / "whatif-revenue-share-50.yaml")
-    model = ChipTradeModel(s, seed=0)
-    while model.month <= parse_month("2025-12"):
-        model.step()
-    assert model.policy.revenue_share["H200"] == 0.5
+    assert _revenue_share_in_december_2025(SCENARIOS / "whatif-revenue-share-50.yaml")["H200"] \
+        == 0.5
+    assert _revenue_share_in_december_2025(TIMELINE)["H200"] == 0.25  # the record's share
 
 
 # --- every scenario runs -----------------------------------------------------------------------

@@ -368,13 +368,12 @@ def test_bad_input_gives_one_precise_line(tmp_path, case):
     assert "\n" not in str(e)
 
 
-def test_out_of_range_share_message_exactly(tmp_path):
-    path = write(tmp_path, HEAD + EVENT + "    share: 1.5\n")
-    assert str(error_of(path)) == f"{path}:7: events[0].share: must be between 0 and 1 (got 1.5)"
-
-
-def test_fixture_out_of_range_share_message():
-    path = FIXTURES / "bad" / "share_out_of_range.yaml"
+@pytest.mark.parametrize("where", ["inline", "fixture"])
+def test_out_of_range_share_message_exactly(tmp_path, where):
+    if where == "inline":
+        path = write(tmp_path, HEAD + EVENT + "    share: 1.5\n")
+    else:
+        path = FIXTURES / "bad" / "share_out_of_range.yaml"
     assert str(error_of(path)) == f"{path}:7: events[0].share: must be between 0 and 1 (got 1.5)"
 
 
