@@ -35,8 +35,8 @@ def main() -> int:
               file=sys.stderr)
         return 2
 
-    from sim.replication import run_replication
-    from sim.scenario import load_counterfactual, load_scenario
+    from sim.experiments.replication import run_replication
+    from sim.scenario.scenario import load_counterfactual, load_scenario
 
     scenario = load_scenario(ROOT / "scenarios" / "timeline-2024-2026.yaml")
     if args.population:

@@ -8,7 +8,7 @@ Measures, in one run, on this machine:
 * replications per second per core of the 2024-2026 timeline (counterfactual included);
 * time and peak memory of one replication as the small populations grow (1k .. 1M), each size in
   its own subprocess, and whether the cost per agent stays flat (linear growth);
-* parallel efficiency of ``sim.executors.run_replications`` with 2 workers against 1;
+* parallel efficiency of ``sim.experiments.executors.run_replications`` with 2 workers against 1;
 * Mesa's ``mesa.batch_run`` against chipsim's runner over the same model class and seeds;
 * start-up time of ``chipsim --help`` and ``chipsim check scenarios/baseline.yaml``;
 * Mesa's tutorial money model (``benchmarks/yardstick.py``) as a machine-independent yardstick:
@@ -64,9 +64,9 @@ sys.path.insert(0, str(HERE))
 def _child_population(size: int) -> None:
     import numpy as np
 
-    import sim.model  # noqa: F401  (import cost and lazy imports out of the timing)
-    from sim.replication import simulate
-    from sim.scenario import load_scenario
+    import sim.model.model  # noqa: F401  (import cost and lazy imports out of the timing)
+    from sim.experiments.replication import simulate
+    from sim.scenario.scenario import load_scenario
 
     scenario = load_scenario(TIMELINE)
     simulate(scenario, np.random.SeedSequence(0))  # warm-up at the default population
@@ -123,8 +123,8 @@ def measure_yardstick() -> float:
 
 
 def measure_serial(n: int, yard: float) -> tuple[list[Row], float]:
-    from sim.replication import run_replication
-    from sim.scenario import load_counterfactual, load_scenario
+    from sim.experiments.replication import run_replication
+    from sim.scenario.scenario import load_counterfactual, load_scenario
 
     scenario = load_scenario(TIMELINE)
     counterfactual = load_counterfactual(scenario)
@@ -264,8 +264,8 @@ def measure_machine_scaling() -> tuple[float, Row]:
 
 
 def measure_parallel(n: int, yard: float) -> list[Row]:
-    from sim.executors import run_replications
-    from sim.scenario import load_counterfactual, load_scenario
+    from sim.experiments.executors import run_replications
+    from sim.scenario.scenario import load_counterfactual, load_scenario
 
     scenario = load_scenario(TIMELINE)
     counterfactual = load_counterfactual(scenario)
@@ -306,7 +306,7 @@ def measure_batch_run(n: int, yard: float) -> list[Row]:
     ``batch_run`` runs one model per seed; chipsim's ensemble runner runs the scenario *and*
     its counterfactual per seed (revenue loss is their paired difference). The like-for-like
     pair is therefore ``batch_run`` against the runner's single-model step,
-    ``sim.replication.simulate``, on the seeds ``run_replications`` gives replications
+    ``sim.experiments.replication.simulate``, on the seeds ``run_replications`` gives replications
     ``0..n-1``; the runner with its counterfactual is reported beside them. Both like-for-like
     timings are the best of two, taken alternately, so a change in machine load between them
     does not pass for a difference. The last month's metrics of every run are compared: the
@@ -317,11 +317,11 @@ def measure_batch_run(n: int, yard: float) -> list[Row]:
 
     from mesa.batchrunner import batch_run
 
-    from sim.executors import run_replications
-    from sim.metrics import MODEL_METRICS
-    from sim.model import ChipTradeModel
-    from sim.replication import replication_seed, simulate
-    from sim.scenario import load_counterfactual, load_scenario
+    from sim.experiments.executors import run_replications
+    from sim.experiments.replication import replication_seed, simulate
+    from sim.model.metrics import MODEL_METRICS
+    from sim.model.model import ChipTradeModel
+    from sim.scenario.scenario import load_counterfactual, load_scenario
 
     scenario = load_scenario(TIMELINE)
     counterfactual = load_counterfactual(scenario)
@@ -365,7 +365,7 @@ def measure_batch_run(n: int, yard: float) -> list[Row]:
         Row(f"mesa.batch_run(ChipTradeModel, parameters={{'scenario': <loaded timeline>}}, "
             f"{setting}): {n} model runs, no counterfactual (best of 2)",
             f"{_fmt_s(t_mesa)} ({_fmt_s(t_mesa / n)} per run)", _ratio(t_mesa, yard)),
-        Row(f"chipsim runner, same {n} seeds, no counterfactual: sim.replication.simulate "
+        Row(f"chipsim runner, same {n} seeds, no counterfactual: sim.experiments.replication.simulate "
             "(best of 2)", f"{_fmt_s(t_chip)} ({_fmt_s(t_chip / n)} per run)",
             _ratio(t_chip, yard)),
         Row("mesa.batch_run / chipsim runner, like for like (same model runs)",

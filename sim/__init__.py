@@ -24,17 +24,17 @@ __all__ = ["analyse_scenario", "compare", "load_scenario", "run", "__version__"]
 
 #: Public name -> the module that defines it (imported on first use).
 _LAZY = {
-    "analyse_scenario": "sim.sensitivity",
-    "compare": "sim.compare",
-    "load_scenario": "sim.scenario",
-    "run": "sim.runner",
+    "analyse_scenario": "sim.analysis.sensitivity",
+    "compare": "sim.analysis.compare",
+    "load_scenario": "sim.scenario.scenario",
+    "run": "sim.experiments.runner",
 }
 
 if TYPE_CHECKING:
-    from sim.compare import compare
-    from sim.runner import run
-    from sim.scenario import load_scenario
-    from sim.sensitivity import analyse_scenario
+    from sim.analysis.compare import compare
+    from sim.analysis.sensitivity import analyse_scenario
+    from sim.experiments.runner import run
+    from sim.scenario.scenario import load_scenario
 
 
 def __getattr__(name: str) -> Any:

@@ -1,6 +1,6 @@
 """Shared helpers for the model tests: small scenarios built in code, and one-seed runs.
 
-``make(...)`` builds a validated :class:`~sim.scenario.Scenario` from the same dict a YAML file
+``make(...)`` builds a validated :class:`~sim.scenario.scenario.Scenario` from the same dict a YAML file
 would hold, on top of the late-2023 rules (:data:`BASELINE`), with a small population and a short
 period so that every test runs in well under a second per model run. ``run_metrics(scenario,
 seed)`` runs one model and returns its monthly metrics as a DataFrame indexed by ``YYYY-MM``.
@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.metrics import MODEL_METRICS
-from sim.model import ChipTradeModel
-from sim.months import format_month, parse_month
-from sim.scenario import Scenario, scenario_from_dict
+from sim.model.metrics import MODEL_METRICS
+from sim.model.model import ChipTradeModel
+from sim.scenario.scenario import Scenario, scenario_from_dict
+from sim.world.months import format_month, parse_month
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "scenarios"

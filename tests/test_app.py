@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 
 import sim
-from sim.app import DashboardModel, Levers, model_params, status_html, with_levers
-from sim.months import parse_month
+from sim.app.dashboard import DashboardModel, Levers, model_params, status_html, with_levers
+from sim.world.months import parse_month
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM_ARGS = [
@@ -122,8 +122,8 @@ def test_status_lists_the_moves_applied_so_far_newest_first():
 
 
 def test_live_figures_label_their_axes_and_mark_the_moves_applied():
-    from sim.app import channels_figure, market_figure, revenue_figure
-    from sim.figures import CHANNEL_COLOURS, EVENT_LINE
+    from sim.app.dashboard import channels_figure, market_figure, revenue_figure
+    from sim.viz.style import CHANNEL_COLOURS, EVENT_LINE
 
     model = DashboardModel()
     for _ in range(17):  # to 2025-05: M2 (2025-04) and M3 (2025-05) applied
@@ -160,7 +160,7 @@ def test_live_figures_label_their_axes_and_mark_the_moves_applied():
 
 
 def test_the_page_is_a_solara_component():
-    from sim.app import Page
+    from sim.app.dashboard import Page
 
     assert callable(Page)
 

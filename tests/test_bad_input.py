@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.errors import ScenarioError
-from sim.scenario import load_scenario, scenario_from_dict
+from sim.scenario.errors import ScenarioError
+from sim.scenario.scenario import load_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = Path(__file__).parent / "fixtures" / "broken"

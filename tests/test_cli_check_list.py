@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from sim import cli
-from sim.errors import ScenarioError
 from sim.moves import MOVES
-from sim.scenario import load_scenario
+from sim.scenario.errors import ScenarioError
+from sim.scenario.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -89,7 +89,7 @@ def test_list_moves_lists_all_13():
 def test_list_chips_and_parameters():
     chips = chipsim("list", "chips")
     assert chips.returncode == 0
-    assert chips.stdout.splitlines()[0].split()[:3] == ["name", "vendor", "market"]
+    assert chips.stdout.splitlines()[0].split()[:3] == ["name", "vendor", "segment"]
     assert any(line.startswith("H20 ") for line in chips.stdout.splitlines())
     params = chipsim("list", "parameters")
     assert params.returncode == 0
@@ -116,7 +116,7 @@ def test_version_and_help():
 def test_help_imports_nothing_heavy():
     code = (
         "import sys\n"
-        "from sim.cli import build_parser\n"
+        "from sim.cli.main import build_parser\n"
         "build_parser().format_help()\n"
         "heavy = {'numpy', 'pandas', 'matplotlib', 'mesa', 'pydantic', 'yaml', 'scipy'}\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))\n"
@@ -131,7 +131,7 @@ def test_help_imports_nothing_heavy():
 @pytest.fixture
 def fake_runner(monkeypatch):
     calls: list[dict] = []
-    module = types.ModuleType("sim.runner")
+    module = types.ModuleType("sim.experiments.runner")
     behaviour: dict = {"result": 0}
 
     def run_command(**kwargs):
@@ -141,7 +141,7 @@ def fake_runner(monkeypatch):
         return behaviour["result"]
 
     module.run_command = run_command  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "sim.runner", module)
+    monkeypatch.setitem(sys.modules, "sim.experiments.runner", module)
     return calls, behaviour
 
 

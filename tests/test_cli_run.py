@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.metrics import METRIC_NAMES
-from sim.output import FIGURES
+from sim.experiments.output import FIGURES
+from sim.model.metrics import METRIC_NAMES
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -84,7 +84,7 @@ def test_the_python_api_draws_each_figure_a_results_folder_holds(tmp_path):
     from matplotlib.text import Text
 
     import sim
-    from sim.output import FIGURES
+    from sim.experiments.output import FIGURES
 
     path = tmp_path / "small.yaml"
     path.write_text(SMALL)

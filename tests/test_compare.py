@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.compare import compare, comparison_table, default_out, unique_labels
-from sim.metrics import METRIC_NAMES
-from sim.scenario import scenario_from_dict
+from sim.analysis.compare import compare, comparison_table, default_out, unique_labels
+from sim.model.metrics import METRIC_NAMES
+from sim.scenario.scenario import scenario_from_dict
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -148,8 +148,8 @@ def _figure_texts(fig) -> list[str]:
 def test_comparison_figures_colour_moves_by_scenario_and_pair_the_seeds():
     from matplotlib.colors import to_hex
 
-    from sim.comparison_figures import compare_revenue_loss, scenario_style
-    from sim.figures import EVENT_LINE, TEXT, version
+    from sim.viz.comparison import compare_revenue_loss, scenario_style
+    from sim.viz.style import EVENT_LINE, TEXT, version
 
     shared, own = ("2024-07", "Shared move"), ("2024-08", "Only in B")
     a = _series_table({0: 1e9, 1: 3e9, 2: 2e9})
@@ -175,7 +175,7 @@ def test_comparison_figures_colour_moves_by_scenario_and_pair_the_seeds():
 
 
 def test_comparison_of_one_scenario_has_no_difference_panel_and_grey_is_not_used():
-    from sim.comparison_figures import compare_diverted_volumes, scenario_style
+    from sim.viz.comparison import compare_diverted_volumes, scenario_style
 
     table = _series_table({0: 10.0, 1: 20.0})
     fig = compare_diverted_volumes([("only", table, [("2024-07", "A move")])], n_seeds=2)
@@ -186,7 +186,7 @@ def test_comparison_of_one_scenario_has_no_difference_panel_and_grey_is_not_used
 
 
 def test_sobol_bars_rank_parameters_by_total_effect():
-    from sim.comparison_figures import sobol_bars
+    from sim.viz.comparison import sobol_bars
 
     table = pd.DataFrame({"parameter": ["small", "big", "middle"], "S1": [0.01, 0.5, 0.2],
                           "ST": [0.02, 0.7, 0.3]})

@@ -2,7 +2,7 @@
 
 Every chip produced is in a vendor's inventory, delivered through exactly one channel, or seized;
 every dollar a buyer pays reaches a vendor, a government or an intermediary.
-:meth:`sim.ledger.Ledger.check` compares the payers' side with the payees' side.
+:meth:`sim.model.ledger.Ledger.check` compares the payers' side with the payees' side.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from conftest import TIMELINE, make, run_model
 
-from sim.ledger import ConservationError
-from sim.model import ChipTradeModel
+from sim.experiments.replication import replication_seed
+from sim.model.ledger import ConservationError
+from sim.model.model import ChipTradeModel
 from sim.moves import MOVES
-from sim.parameters import DEFAULTS
-from sim.replication import replication_seed
-from sim.scenario import load_counterfactual, load_scenario
+from sim.scenario.scenario import load_counterfactual, load_scenario
+from sim.world.parameters import DEFAULTS
 
 SEEDS = (0, 1, 2)
 
@@ -102,8 +102,8 @@ def test_every_parameter_at_either_end_of_its_range_conserves(name, value):
 
 
 def test_runner_checks_conservation_in_every_replication(monkeypatch):
-    from sim import runner
-    from sim.ledger import Ledger
+    from sim.experiments import runner
+    from sim.model.ledger import Ledger
 
     real, checked = Ledger.check, []
 
@@ -124,8 +124,8 @@ def test_runner_checks_conservation_in_every_replication(monkeypatch):
 
 
 def test_runner_records_a_replication_whose_books_do_not_balance(monkeypatch):
-    from sim import runner
-    from sim.ledger import Ledger
+    from sim.experiments import runner
+    from sim.model.ledger import Ledger
 
     def leak(self, model) -> None:  # noqa: ANN001
         raise ConservationError("chips: 1 unit unaccounted for")

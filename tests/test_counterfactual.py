@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from conftest import make
 
-from sim import runner
-from sim.metrics import DOMESTIC_VENDORS, METRIC_NAMES, US_VENDORS, VENDORS
+from sim.experiments import runner
+from sim.model.metrics import METRIC_NAMES
+from sim.world.actors import DOMESTIC_VENDORS, US_VENDORS, VENDORS
 
 #: The columns SPEC §4 requires by name (per-vendor columns are added below).
 SPEC_COLUMNS = (
@@ -67,7 +68,7 @@ def test_h20_ban_costs_nvidia_revenue(h20_ban):
 def test_revenue_loss_is_counterfactual_minus_scenario_revenue_same_seed(h20_ban):
     from conftest import run_metrics
 
-    from sim.replication import replication_seed
+    from sim.experiments.replication import replication_seed
 
     scenario, counterfactual = h20_ban.scenario, h20_ban.counterfactual
     table = h20_ban.timeseries

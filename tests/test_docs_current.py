@@ -7,8 +7,8 @@ import jsonschema
 import pytest
 import yaml
 
-from sim.reference import scenario_reference
-from sim.schema import scenario_schema
+from sim.scenario.reference import scenario_reference
+from sim.scenario.schema import scenario_schema
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml"))
@@ -16,12 +16,12 @@ SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.y
 
 def test_scenario_reference_is_current():
     text = (DOCS / "scenarios.md").read_text(encoding="utf-8")
-    assert text == scenario_reference(), "run: python -m sim.reference > docs/scenarios.md"
+    assert text == scenario_reference(), "run: python -m sim.scenario.reference > docs/scenarios.md"
 
 
 def test_json_schema_is_current():
     on_disk = json.loads((DOCS / "scenario.schema.json").read_text(encoding="utf-8"))
-    assert on_disk == scenario_schema(), "run: python -m sim.schema > docs/scenario.schema.json"
+    assert on_disk == scenario_schema(), "run: python -m sim.scenario.schema > docs/scenario.schema.json"
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
@@ -37,12 +37,12 @@ def test_schema_flags_a_typo_an_editor_should_underline():
 
 
 def test_every_default_names_its_source():
-    from sim.parameters import DEFAULTS
+    from sim.world.parameters import DEFAULTS
 
     for spec in DEFAULTS.values():
         assert "FACTS" in spec.source or "assumption" in spec.source or "calibrated" in \
             spec.source, spec.name
-    text = (Path(__file__).resolve().parents[1] / "sim" / "data" / "chips.yaml").read_text()
+    text = (Path(__file__).resolve().parents[1] / "sim" / "world" / "data" / "chips.yaml").read_text()
     for line in text.splitlines():
         if ":" in line and line.startswith("  ") and any(ch.isdigit() for ch in line.split(":")[1]):
             if "available_from" in line:

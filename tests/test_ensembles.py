@@ -10,16 +10,17 @@ import pytest
 from conftest import make
 
 import sim
-from sim import cli, replication, runner
-from sim.executors import (
+from sim import cli
+from sim.experiments import replication, runner
+from sim.experiments.executors import (
     ExecutorError,
     ProcessExecutor,
     SerialExecutor,
     make_executor,
     plan_batches,
 )
-from sim.output import timeseries_bytes
-from sim.store import work_folder
+from sim.experiments.output import timeseries_bytes
+from sim.experiments.store import work_folder
 
 SEEDS = 5
 EVENTS = ({"date": "2024-08", "announced": "2024-07", "move": "us.licence_requirement",
@@ -175,7 +176,7 @@ def test_scheduler_without_dask_installed_exits_2_with_how_to_install(tmp_path, 
 
 def test_unreachable_scheduler_exits_2(tmp_path, monkeypatch, capsys):
     pytest.importorskip("dask.distributed")
-    monkeypatch.setattr("sim.executors.DASK_TIMEOUT_S", 1)
+    monkeypatch.setattr("sim.experiments.executors.DASK_TIMEOUT_S", 1)
     (tmp_path / "tiny.yaml").write_text(TINY)
     code = cli.main(["run", str(tmp_path / "tiny.yaml"), "--out", str(tmp_path / "o"),
                      "--scheduler", "tcp://127.0.0.1:9"])
@@ -193,13 +194,13 @@ def test_processes_started_beside_other_threads_give_identical_bytes(scenario):
     """With other threads about (a notebook kernel), workers come from a fork server."""
     import threading
 
-    from sim.executors import _mp_context
+    from sim.experiments.executors import _mp_context
 
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
-        assert _mp_context("sim.replication").get_start_method() == "forkserver"
+        assert _mp_context("sim.experiments.replication").get_start_method() == "forkserver"
         results = sim.run(scenario, seeds=2, executor=ProcessExecutor(2))
     finally:
         stop.set()

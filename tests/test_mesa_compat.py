@@ -8,10 +8,10 @@ import mesa
 import numpy as np
 import pytest
 
-from sim.mesa_compat import ChipScenario, baseline_path
-from sim.metrics import MODEL_METRICS
-from sim.model import ChipTradeModel
-from sim.scenario import load_scenario
+from sim.model.mesa_adapter import ChipScenario, baseline_path
+from sim.model.metrics import MODEL_METRICS
+from sim.model.model import ChipTradeModel
+from sim.scenario.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINE = REPO / "scenarios" / "baseline.yaml"

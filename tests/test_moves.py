@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from conftest import BASELINE, added, make, run_metrics, total, track
 
-from sim.market import LEGAL_CHIPS
+from sim.model.market import LEGAL_CHIPS
 from sim.moves import MOVES
-from sim.policy import BUYER_CLASSES, ROUTES
+from sim.world.actors import BUYER_CLASSES, ROUTES
 
 DATE = "2024-10"  # when the move under test takes effect
 SEEDS = (0, 1, 2)

@@ -1,4 +1,4 @@
-"""Tests of sim.summary, sim.figures and sim.output on synthetic ensembles."""
+"""Tests of sim.experiments.summary, sim.viz.style and sim.experiments.output on synthetic ensembles."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import figures, folders
-from sim.metrics import BY_NAME, METRIC_NAMES
-from sim.output import write_results
-from sim.summary import band, per_seed, summarise
+from sim.experiments import folders
+from sim.experiments.output import write_results
+from sim.experiments.summary import band, per_seed, summarise
+from sim.model.metrics import BY_NAME, METRIC_NAMES
+from sim.viz import style as figures
 
 MONTHS = ["2024-01", "2024-02", "2024-03", "2024-04"]
 EVENTS = [("2024-02", "Licence requirement on H20"), ("2024-02", "Malaysia permits"),

@@ -3,9 +3,9 @@
 Scenario documents are generated from the real move registry (every move, every parameter, in
 its valid range) and then broken in every way a hand-edited file can be: a key dropped, a value
 of the wrong type, a number out of range, an extra key, or the YAML text itself garbled. Both
-entry points are exercised - :func:`sim.scenario.scenario_from_dict` and the YAML path
-(:func:`sim.yamlsafe.parse_yaml`, :func:`sim.scenario.load_scenario` on a file) - and nothing but
-:class:`~sim.errors.ScenarioError` may come out.
+entry points are exercised - :func:`sim.scenario.scenario.scenario_from_dict` and the YAML path
+(:func:`sim.scenario.yamlsafe.parse_yaml`, :func:`sim.scenario.scenario.load_scenario` on a file) - and nothing but
+:class:`~sim.scenario.errors.ScenarioError` may come out.
 
 Model parameters are drawn anywhere in their allowed ranges (``range`` in
 ``sim/data/parameters.yaml``), as numbers or as distributions the loader accepts; values outside
@@ -40,15 +40,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim.moves.base as move_types
-from sim.catalogue import CHIPS
-from sim.errors import ScenarioError
-from sim.metrics import MODEL_METRICS, US_VENDORS, VENDORS
-from sim.model import ChipTradeModel
-from sim.months import format_month
+from sim.model.metrics import MODEL_METRICS
+from sim.model.model import ChipTradeModel
 from sim.moves import MOVES
-from sim.parameters import DEFAULTS, Distribution, draw, share_group_problem
-from sim.policy import BUYER_CLASSES, ROUTES
-from sim.scenario import (
+from sim.scenario.errors import ScenarioError
+from sim.scenario.scenario import (
     MAX_SEED,
     MAX_SEEDS,
     POPULATION_LIMITS,
@@ -57,7 +53,11 @@ from sim.scenario import (
     load_scenario,
     scenario_from_dict,
 )
-from sim.yamlsafe import parse_yaml
+from sim.scenario.yamlsafe import parse_yaml
+from sim.world.actors import BUYER_CLASSES, ROUTES, US_VENDORS, VENDORS
+from sim.world.catalogue import CHIPS
+from sim.world.months import format_month
+from sim.world.parameters import DEFAULTS, Distribution, draw, share_group_problem
 
 
 def fast(max_examples: int) -> settings:

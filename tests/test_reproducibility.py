@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from conftest import make, run_metrics
 
-from sim import runner
-from sim.model import ChipTradeModel
-from sim.replication import replication_seed
+from sim.experiments import runner
+from sim.experiments.replication import replication_seed
+from sim.model.model import ChipTradeModel
 
 #: A short scenario with stockpiling, a ban, a crackdown and a permit: every random draw is used.
 EVENTS = (
@@ -53,7 +53,7 @@ def test_same_scenario_and_seed_write_byte_identical_timeseries(scenario, tmp_pa
 
 
 def test_scenario_rebuilt_from_its_resolved_form_gives_identical_results(scenario):
-    from sim.scenario import scenario_from_dict
+    from sim.scenario.scenario import scenario_from_dict
 
     again = scenario_from_dict(scenario.resolved)
     assert again.content_hash() == scenario.content_hash()

@@ -7,8 +7,9 @@ import shutil
 
 import pytest
 
-from sim import cli, runner
-from sim.errors import ScenarioError
+from sim import cli
+from sim.experiments import runner
+from sim.scenario.errors import ScenarioError
 
 TINY = """\
 name: tiny-rerun

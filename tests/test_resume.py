@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import cli, runner
-from sim.metrics import METRIC_NAMES
-from sim.store import DiskStore, StoreError, work_folder
+from sim import cli
+from sim.experiments import runner
+from sim.experiments.store import DiskStore, StoreError, work_folder
+from sim.model.metrics import METRIC_NAMES
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = 6
@@ -160,7 +161,7 @@ def test_python_api_resumes_from_a_work_folder(scenario_file, reference):
         sim.run(str(scenario_file), work_dir=work, on_done=Interrupt(4))
     results = sim.run(str(scenario_file), work_dir=work, resume=True)
     assert results.manifest["replications"]["reused_from_interrupted_run"] == 4
-    from sim.output import timeseries_bytes
+    from sim.experiments.output import timeseries_bytes
 
     assert timeseries_bytes(results.timeseries) == (reference / "timeseries.csv").read_bytes()
     assert not work.exists()

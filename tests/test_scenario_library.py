@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.model import ChipTradeModel
-from sim.months import parse_month
-from sim.scenario import Event, Scenario, load_counterfactual, load_scenario
+from sim.model.model import ChipTradeModel
+from sim.scenario.scenario import Event, Scenario, load_counterfactual, load_scenario
+from sim.world.months import parse_month
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
@@ -220,8 +220,8 @@ def test_scenario_runs(path: Path):
 
 
 def test_the_sensitivity_scenario_is_the_timeline_with_its_assumptions_as_ranges():
-    from sim.parameters import DEFAULTS, Distribution
-    from sim.sensitivity import uncertain_parameters
+    from sim.analysis.sensitivity import uncertain_parameters
+    from sim.world.parameters import DEFAULTS, Distribution
 
     s, timeline = scenario(SCENARIOS / "sensitivity-timeline.yaml"), scenario(TIMELINE)
     assert list(map(key, s.events)) == list(map(key, timeline.events))

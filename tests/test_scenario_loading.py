@@ -8,11 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.errors import ScenarioError
-from sim.months import parse_month
 from sim.moves import MOVES
-from sim.parameters import Distribution
-from sim.scenario import (
+from sim.scenario.errors import ScenarioError
+from sim.scenario.scenario import (
     NO_EVENTS,
     Event,
     Scenario,
@@ -20,7 +18,9 @@ from sim.scenario import (
     load_scenario,
     scenario_from_dict,
 )
-from sim.yamlsafe import MAX_BYTES, parse_yaml
+from sim.scenario.yamlsafe import MAX_BYTES, parse_yaml
+from sim.world.months import parse_month
+from sim.world.parameters import Distribution
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HEAD = "name: t\nperiod: {start: 2024-01, end: 2026-12}\n"  # lines 1-2 of inline cases

@@ -10,9 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from sim.parameters import Distribution
-from sim.scenario import load_counterfactual, load_scenario
-from sim.sensitivity import (
+from sim.analysis.sensitivity import (
     TruncatedDistribution,
     fixed_parameters,
     saltelli_design,
@@ -20,6 +18,8 @@ from sim.sensitivity import (
     sobol_indices,
     uncertain_parameters,
 )
+from sim.scenario.scenario import load_counterfactual, load_scenario
+from sim.world.parameters import Distribution
 
 TINY = """\
 name: tiny-uncertain
@@ -113,7 +113,7 @@ def test_unbounded_distributions_are_sampled_within_their_bounds():
 
 def test_samples_stay_in_the_parameters_range():
     """A normal reaching below 0 is truncated at the range too: every sample is a valid value."""
-    from sim.parameters import DEFAULTS
+    from sim.world.parameters import DEFAULTS
 
     spec = DEFAULTS["smuggling.capacity_units"]
     sampler = TruncatedDistribution(Distribution("normal", (350.0, 1000.0)), spec.limits)

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 import sim
-from sim import story_figures
-from sim.figures import CHANNEL_COLOURS, save, version
-from sim.summary import band
+from sim.experiments.summary import band
+from sim.viz import story as story_figures
+from sim.viz.style import CHANNEL_COLOURS, save, version
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMELINE = ROOT / "scenarios" / "timeline-2024-2026.yaml"

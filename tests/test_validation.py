@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from sim.calibration import TARGETS, calibrate, loss
-from sim.validation import PATTERNS, report, validate
+from sim.analysis.calibration import TARGETS, calibrate, loss
+from sim.analysis.validation import PATTERNS, report, validate
 
 
 @pytest.fixture(scope="module")

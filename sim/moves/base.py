@@ -1,7 +1,7 @@
 """What every policy move is: a typed, validated, registered class with one effect.
 
 A move is plain data (its parameters, checked by pydantic so that a bad file never reaches the
-model) plus :meth:`Move.apply`, which changes the :class:`~sim.policy.PolicyState` on the month
+model) plus :meth:`Move.apply`, which changes the :class:`~sim.world.policy.PolicyState` on the month
 the move takes effect. Adding a move is one class with ``@register`` - nothing else in the model
 changes.
 """
@@ -13,7 +13,8 @@ from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from sim.policy import BUYER_CLASSES, ROUTES, PolicyState
+from sim.world.actors import BUYER_CLASSES, ROUTES
+from sim.world.policy import PolicyState
 
 #: name -> move class; filled by :func:`register`.
 MOVES: dict[str, type[Move]] = {}
@@ -38,7 +39,7 @@ def _non_negative(value: float) -> float:
 
 
 def _known_chips(chips: tuple[str, ...]) -> tuple[str, ...]:
-    from sim.catalogue import CHIPS  # local: the catalogue loads a data file
+    from sim.world.catalogue import CHIPS  # local: the catalogue loads a data file
 
     unknown = [c for c in chips if c not in CHIPS]
     if unknown:

@@ -7,8 +7,8 @@ from typing import Literal
 from pydantic import Field
 
 from sim.moves.base import BuyerClasses, Chips, Fraction, Move, register
-from sim.policy import DomesticMandate as MandateRule
-from sim.policy import ImportBlock, PolicyState
+from sim.world.policy import DomesticMandate as MandateRule
+from sim.world.policy import ImportBlock, PolicyState
 
 
 @register

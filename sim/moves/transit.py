@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from sim.moves.base import Fraction, Move, NonNegative, TransitCountry, register
-from sim.policy import ROUTES, PolicyState, TransitPermit
+from sim.world.actors import ROUTES
+from sim.world.policy import PolicyState, TransitPermit
 
 
 @register

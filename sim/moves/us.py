@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 
 from sim.moves.base import Chips, Fraction, Move, NonNegative, Routes, register
-from sim.policy import ROUTES, LicenceRule, PolicyState
+from sim.world.actors import ROUTES
+from sim.world.policy import LicenceRule, PolicyState
 
 
 @register

@@ -1,1 +1,0 @@
-"""The agents of chipsim, one family per module."""

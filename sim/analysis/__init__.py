@@ -1,0 +1,1 @@
+"""Analyses built on ensembles: comparisons, sensitivity, validation and calibration."""

@@ -1,0 +1,1 @@
+"""The classroom dashboard (``chipsim app``): Mesa's SolaraViz with policy levers."""

@@ -1,0 +1,474 @@
+"""The ``chipsim`` command line: check, list and run scenarios.
+
+Each subcommand is one small function that imports what it needs when it runs, so that
+``chipsim --help`` and ``chipsim check`` start fast (numpy, pandas, matplotlib, mesa and pydantic
+are imported only by the commands that use them). Exit codes follow the spec: 0 success, 2 invalid
+input (one line on stderr, no traceback), 1 unexpected failure (a short message; ``--debug``
+shows the traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sim.scenario.errors import ScenarioError
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_INVALID = 2
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``chipsim`` command line.
+
+    Args:
+        argv: arguments without the program name (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code: 0 success, 1 unexpected failure, 2 invalid input.
+
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return int(handler(args) or EXIT_OK)
+    except ScenarioError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("chipsim: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001  (the one place that turns bugs into exit 1)
+        if args.debug:
+            raise
+        print(f"chipsim: unexpected error: {type(exc).__name__}: {exc}"
+              " (run with --debug for the traceback)", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="chipsim",
+        description="Agent-based model of the AI-accelerator trade under export controls.",
+    )
+    parser.add_argument("--version", action=_VersionAction, help="show the version and exit")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of unexpected errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in (_add_run, _add_check, _add_list, _add_validate, _add_calibrate, _add_app,
+                _add_compare, _add_sensitivity):
+        add(commands)
+    return parser
+
+
+# --- run -------------------------------------------------------------------------------------
+
+
+def _add_run(commands: Any) -> None:
+    run = commands.add_parser(
+        "run", help="run a scenario's Monte Carlo ensemble and write tables and figures",
+        description="Run FILE's replications (and its counterfactual) and write timeseries.csv,"
+                    " summary.csv, manifest.json and figures/ to DIR. Finished replications are"
+                    " saved as they come in (in .NAME.partial/ beside DIR), so an interrupted"
+                    " run can be finished with --resume. Exit 1 if a replication failed (DIR"
+                    " then holds the others and manifest.json lists the failures).",
+    )
+    run.add_argument("file", metavar="FILE", help="scenario YAML file")
+    run.add_argument("--seeds", type=_positive_int, metavar="N",
+                     help="number of replications (default: the scenario's `seeds`)")
+    run.add_argument("--out", metavar="DIR", help="output folder (default: results/<name>/)")
+    _add_execution_options(run)
+    run.set_defaults(handler=_run)
+    _add_rerun(commands)  # rerun sits beside run: same options, same machinery
+
+
+def _add_execution_options(parser: argparse.ArgumentParser) -> None:
+    """Options shared by ``run`` and ``rerun``: where to run, resume, replace."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="local worker processes (default: all cores; 1 runs in-process)")
+    where.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on a Dask cluster, e.g. tcp://HOST:8786 (needs the dask extra:"
+                            " pip install 'chipsim[dask]'); its workers need this chipsim")
+    parser.add_argument("--resume", action="store_true",
+                        help="finish an interrupted run to the same DIR, reusing the"
+                             " replications it saved (refused if the scenario changed)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing output folder (and discard the saved work"
+                             " of an interrupted run unless --resume)")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from sim.experiments.runner import run_command
+
+    return run_command(path=args.file, seeds=args.seeds, out=args.out, workers=args.workers,
+                       force=args.force, **_execution_extras(args))
+
+
+def _execution_extras(args: argparse.Namespace) -> dict[str, Any]:
+    """``--scheduler`` and ``--resume``, passed on only when given."""
+    extras: dict[str, Any] = {}
+    if args.scheduler is not None:
+        extras["scheduler"] = args.scheduler
+    if args.resume:
+        extras["resume"] = True
+    return extras
+
+
+# --- rerun -----------------------------------------------------------------------------------
+
+
+def _add_rerun(commands: Any) -> None:
+    rerun = commands.add_parser(
+        "rerun", help="repeat a run from its manifest.json alone",
+        description="Rebuild the scenario and counterfactual stored in MANIFEST (a results"
+                    " folder's manifest.json, or the folder), run the same seeds and write a new"
+                    " results folder. If the original timeseries.csv is beside MANIFEST, the new"
+                    " one is compared with it byte for byte (exit 1 if they differ).",
+    )
+    rerun.add_argument("manifest", metavar="MANIFEST",
+                       help="manifest.json of a run (or its folder)")
+    rerun.add_argument("--out", metavar="DIR",
+                       help="output folder (default: the original folder's name + -rerun)")
+    _add_execution_options(rerun)
+    rerun.set_defaults(handler=_rerun)
+
+
+def _rerun(args: argparse.Namespace) -> int:
+    from sim.experiments.runner import rerun_command
+
+    return rerun_command(args.manifest, out=args.out, workers=args.workers, force=args.force,
+                         **_execution_extras(args))
+
+
+# --- check -----------------------------------------------------------------------------------
+
+
+def _add_check(commands: Any) -> None:
+    check = commands.add_parser(
+        "check", help="validate scenario files without running them",
+        description="Validate each FILE (and its parents and counterfactual). Prints one line per"
+                    " file; exits 2 if any file is invalid.",
+    )
+    check.add_argument("files", metavar="FILE", nargs="+", help="scenario YAML files")
+    check.set_defaults(handler=_check)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from sim.scenario.scenario import load_scenario
+
+    status = EXIT_OK
+    for file in args.files:
+        try:
+            scenario = load_scenario(file)
+        except ScenarioError as exc:
+            print(str(exc), file=sys.stderr)
+            status = EXIT_INVALID
+            continue
+        events = len(scenario.events)
+        noun = "event" if events == 1 else "events"
+        print(f"ok  {file}  ({scenario.name}, {events} {noun}, {scenario.content_hash()[:12]})")
+    return status
+
+
+# --- list ------------------------------------------------------------------------------------
+
+
+def _add_list(commands: Any) -> None:
+    listing = commands.add_parser(
+        "list", help="list the moves, chips or parameters a scenario can use",
+        description="moves: every policy move with its parameters; chips: the chip catalogue;"
+                    " parameters: every model parameter with its default, allowed range, unit and"
+                    " source.",
+    )
+    listing.add_argument("what", choices=("moves", "chips", "parameters"))
+    listing.set_defaults(handler=_list)
+
+
+def _list(args: argparse.Namespace) -> int:
+    lines = {"moves": _move_lines, "chips": _chip_lines, "parameters": _parameter_lines}
+    for line in lines[args.what]():
+        print(line)
+    return EXIT_OK
+
+
+def _move_lines() -> list[str]:
+    from sim.moves import MOVES
+
+    lines: list[str] = []
+    for name, cls in sorted(MOVES.items(), key=_move_order):
+        record = f"  [FACTS {', '.join(cls.record)}]" if cls.record else ""
+        summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        lines += [f"{name}{record}", f"    {summary}"]
+        params = cls.parameters()
+        width = max((len(p) for p in params), default=0)
+        for param, meaning in params.items():
+            field = cls.model_fields[param]
+            if field.is_required():
+                default = "required"
+            elif field.default is None:
+                default = "optional"
+            else:
+                default = f"default {_number(field.default)}"
+            lines.append(f"      {param:<{width}}  {meaning} ({default})")
+        lines.append("")
+    return lines[:-1]
+
+
+def _move_order(item: tuple[str, Any]) -> tuple[int, int]:
+    """Order moves as the spec does: US, China, transit, then market-wide."""
+    prefixes = ("us.", "cn.", "transit.", "supply.", "trade.")
+    name = item[0]
+    rank = next((i for i, p in enumerate(prefixes) if name.startswith(p)), len(prefixes))
+    return rank, 0
+
+
+def _chip_lines() -> list[str]:
+    from dataclasses import asdict
+
+    from sim.world.catalogue import CHIPS
+    from sim.world.months import format_month
+
+    rows = [asdict(chip) for chip in CHIPS.values()]
+    headers = list(rows[0]) if rows else ["name"]
+
+    def cell(header: str, value: object) -> str:
+        if header.endswith("_from") and isinstance(value, int) and not isinstance(value, bool):
+            return format_month(value)  # a month index
+        return "-" if value is None else _number(value)
+
+    return _table(headers, [[cell(h, row[h]) for h in headers] for row in rows])
+
+
+def _parameter_lines() -> list[str]:
+    from sim.world.parameters import DEFAULTS, Distribution
+
+    rows = []
+    for spec in DEFAULTS.values():
+        value = spec.value
+        if isinstance(value, Distribution):
+            default = f"{value.kind}({', '.join(_number(a) for a in value.args)})"
+        else:
+            default = _number(value)
+        rows.append([spec.name, default, spec.range_text, spec.unit, spec.source])
+    return _table(["name", "default", "range", "unit", "source"], rows)
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=False)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(f"{c:<{w}}" for c, w in zip(cells, widths, strict=True)).rstrip()
+
+    return [line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)]
+
+
+def _number(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_number(v) for v in value) + "]"
+    if isinstance(value, float):
+        return f"{value:g}" if abs(value) < 1e7 else f"{value:.3g}"
+    return str(value)
+
+
+# --- plumbing --------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more (got {value})")
+    return value
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: look the version up only when asked (keeps start-up fast)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: Any) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("chipsim")
+        except PackageNotFoundError:
+            text = "unknown (not installed)"
+        print(f"chipsim {text}")
+        parser.exit()
+
+
+def _silence_stdout() -> None:
+    """After a closed pipe (``chipsim list moves | head``), stop Python complaining at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+
+
+# --- validate and calibrate ------------------------------------------------------------------
+
+
+def _add_validate(commands: Any) -> None:
+    validate = commands.add_parser(
+        "validate", help="check the FACTS section C patterns against the shipped defaults",
+        description="Run the 2024-2026 timeline and its variants and report, for each pattern of"
+                    " the record, its target, source, the model's median and 5-95 %% range, and"
+                    " the share of seeds in which it holds. Exit 1 if any pattern holds in"
+                    " fewer than --threshold of seeds.",
+    )
+    validate.add_argument("--seeds", type=_positive_int, default=20, metavar="N",
+                          help="replications per scenario (default 20)")
+    validate.add_argument("--workers", type=_positive_int, metavar="N",
+                          help="worker processes (default: all cores)")
+    validate.add_argument("--threshold", type=float, default=0.8, metavar="SHARE",
+                          help="share of seeds a pattern must hold in (default 0.8)")
+    validate.set_defaults(handler=_validate)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from sim.analysis.validation import report, validate
+    from sim.experiments.executors import default_workers
+
+    results = validate(seeds=args.seeds, workers=args.workers or default_workers())
+    print(report(results, args.threshold))
+    return 0 if all(r.passed(args.threshold) for r in results) else EXIT_FAILURE
+
+
+def _add_calibrate(commands: Any) -> None:
+    calibrate = commands.add_parser(
+        "calibrate", help="re-fit the calibrated parameters to the record's figures",
+        description="Fit the parameters listed in sim/calibration.py to FACTS F1, F2 and F6 by"
+                    " Nelder-Mead and print the values to put in sim/data/parameters.yaml.",
+    )
+    calibrate.add_argument("--seeds", type=_positive_int, default=6, metavar="N",
+                           help="replications per evaluation (default 6)")
+    calibrate.add_argument("--evaluations", type=_positive_int, default=60, metavar="N",
+                           help="most model evaluations (default 60)")
+    calibrate.set_defaults(handler=_calibrate)
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from sim.analysis.calibration import calibrate, report
+
+    print(report(calibrate(seeds=args.seeds, max_evaluations=args.evaluations)))
+    return 0
+
+
+# --- app -------------------------------------------------------------------------------------
+
+
+def _add_app(commands: Any) -> None:
+    app = commands.add_parser(
+        "app", help="serve the interactive dashboard (Mesa SolaraViz) in a browser",
+        description="Serve the dashboard: pick a scenario, set the policy levers, then step or"
+                    " play the model month by month. Needs the `app` extra"
+                    " (pip install 'chipsim[app]'). Stop it with Ctrl-C.",
+    )
+    app.add_argument("--host", default="127.0.0.1", metavar="H",
+                     help="interface to listen on (default 127.0.0.1; 0.0.0.0 for all)")
+    app.add_argument("--port", type=_port, default=8765, metavar="P",
+                     help="TCP port (default 8765)")
+    app.add_argument("--scenarios", metavar="DIR",
+                     help="folder of scenario files to offer (default: ./scenarios)")
+    app.set_defaults(handler=_app)
+
+
+def _app(args: argparse.Namespace) -> int:
+    try:
+        import solara  # noqa: F401
+    except ImportError:
+        print("chipsim app: the dashboard needs Solara: pip install 'chipsim[app]'",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    from sim.app.dashboard import serve
+
+    return serve(host=args.host, port=args.port, scenarios=args.scenarios)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number (got {text!r})") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 65535 (got {value})")
+    return value
+
+
+# --- compare and sensitivity -----------------------------------------------------------------
+
+
+def _add_compare(commands: Any) -> None:
+    compare = commands.add_parser(
+        "compare", help="run scenarios on the same seeds and compare them side by side",
+        description="Run each FILE on the same replications (the first file's root seed) and"
+                    " write compare.csv (per scenario: median and 5-95 % of each metric's period"
+                    " total or final value; then the seed-by-seed differences from the first"
+                    " scenario), per_seed.csv, manifest.json and figures/ to DIR.",
+    )
+    compare.add_argument("files", metavar="FILE", nargs="+",
+                         help="scenario YAML files; the first is the reference")
+    compare.add_argument("--seeds", type=_positive_int, metavar="N",
+                         help="replications per scenario (default: the first file's `seeds`)")
+    compare.add_argument("--out", metavar="DIR",
+                         help="output folder (default: results/compare-<a>-vs-<b>.../)")
+    compare.add_argument("--workers", type=_positive_int, metavar="N",
+                         help="worker processes (default: all cores)")
+    compare.add_argument("--force", action="store_true", help="replace an existing output folder")
+    compare.set_defaults(handler=_compare)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from sim.analysis.compare import compare_command
+
+    return compare_command(args.files, seeds=args.seeds, out=args.out, workers=args.workers,
+                           force=args.force)
+
+
+def _add_sensitivity(commands: Any) -> None:
+    sens = commands.add_parser(
+        "sensitivity", help="Sobol sensitivity of outputs to the parameters given distributions",
+        description="Global sensitivity analysis of FILE: the parameters the file gives a"
+                    " distribution are sampled (Saltelli design, N x (d + 2) points), the model"
+                    " runs at each point with those values fixed, and first-order and total"
+                    " Sobol indices of each output are written to DIR/sobol.csv, with a ranked"
+                    " bar chart per output in DIR/figures/. Exit 2 if no parameter has a"
+                    " distribution.",
+    )
+    sens.add_argument("file", metavar="FILE", help="scenario YAML file")
+    sens.add_argument("--seeds", type=_positive_int, metavar="N",
+                      help="replications per parameter point, averaged (default: 2)")
+    sens.add_argument("--samples", type=_positive_int, metavar="N",
+                      help="base sample size N, a power of two (default: 64)")
+    sens.add_argument("--outputs", metavar="A,B,...",
+                      help="metrics to analyse (default: diverted_units, revenue_loss_usd,"
+                           " smuggled_units, domestic_share)")
+    sens.add_argument("--out", metavar="DIR",
+                      help="output folder (default: results/sensitivity-<name>/)")
+    sens.add_argument("--workers", type=_positive_int, metavar="N",
+                      help="worker processes (default: all cores)")
+    sens.add_argument("--force", action="store_true", help="replace an existing output folder")
+    sens.set_defaults(handler=_sensitivity)
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from sim.analysis.sensitivity import sensitivity_command
+
+    return sensitivity_command(args.file, seeds=args.seeds, samples=args.samples,
+                               outputs=args.outputs, out=args.out, workers=args.workers,
+                               force=args.force)

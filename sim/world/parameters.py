@@ -1,0 +1,252 @@
+"""Model parameters: calibrated defaults from ``data/parameters.yaml`` and their overrides.
+
+A parameter is a named number with a unit, a source and an allowed range. A scenario may replace
+its value with another number or with a :class:`Distribution`, drawn once per replication so that
+parameter uncertainty shows in the spread over seeds.
+
+The range is where the model is valid, not a calibration: no division by zero, no negative
+stocks, shares within 0..1, months and cohort sizes small enough that memory stays bounded.
+:meth:`ParameterSpec.problem` says why a value or a distribution is refused (the scenario loader
+reports it); draws of normal and lognormal distributions, whose tails reach any value, are
+clipped into the range by :func:`draw`.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A distribution a parameter is drawn from once per replication.
+
+    Kinds: ``uniform [a, b]``, ``triangular [low, mode, high]``, ``normal [mean, sd]``,
+    ``lognormal [mu, sigma]`` (of the underlying normal). A parameter's range bounds what a
+    distribution may be given (:meth:`ParameterSpec.problem`) and clips what it draws
+    (:func:`draw`).
+    """
+
+    kind: str
+    args: tuple[float, ...]
+
+    ARITY = {"uniform": 2, "triangular": 3, "normal": 2, "lognormal": 2}
+
+    @classmethod
+    def parse(cls, value: Mapping[str, Any]) -> Distribution:
+        """Parse ``{kind: [args...]}``; raise ValueError naming the problem."""
+        if len(value) != 1:
+            raise ValueError(
+                f"a distribution is one of {', '.join(cls.ARITY)} with a list of numbers"
+            )
+        ((kind, args),) = value.items()
+        if kind not in cls.ARITY:
+            raise ValueError(f"unknown distribution {kind!r}; known: {', '.join(cls.ARITY)}")
+        if not isinstance(args, list | tuple) or len(args) != cls.ARITY[kind]:
+            raise ValueError(f"{kind} takes a list of {cls.ARITY[kind]} numbers")
+        nums = []
+        for a in args:
+            if isinstance(a, bool) or not isinstance(a, int | float) or not math.isfinite(a):
+                raise ValueError(f"{kind} arguments must be finite numbers (got {a!r})")
+            nums.append(float(a))
+        dist = cls(kind, tuple(nums))
+        dist._check()
+        return dist
+
+    def _check(self) -> None:
+        a = self.args
+        if self.kind == "uniform" and not a[0] <= a[1]:
+            raise ValueError(f"uniform needs low <= high (got {list(a)})")
+        if self.kind == "triangular" and not a[0] <= a[1] <= a[2]:
+            raise ValueError(f"triangular needs low <= mode <= high (got {list(a)})")
+        if self.kind in ("normal", "lognormal") and a[1] < 0:
+            raise ValueError(f"{self.kind} needs a non-negative spread (got {list(a)})")
+
+    def sample(self, rng: np.random.Generator) -> float:
+        """Draw one value."""
+        a = self.args
+        match self.kind:
+            case "uniform":
+                return float(rng.uniform(a[0], a[1]))
+            case "triangular":
+                return float(a[1]) if a[0] == a[2] else float(rng.triangular(a[0], a[1], a[2]))
+            case "normal":
+                return float(rng.normal(a[0], a[1]))
+            case _:
+                return float(rng.lognormal(a[0], a[1]))
+
+    def bounds(self) -> tuple[float, float]:
+        """A finite range covering the distribution (for sensitivity analysis)."""
+        a = self.args
+        match self.kind:
+            case "uniform":
+                return a[0], a[1]
+            case "triangular":
+                return a[0], a[2]
+            case "normal":
+                return a[0] - 2 * a[1], a[0] + 2 * a[1]
+            case _:
+                return _exp(a[0] - 2 * a[1]), _exp(a[0] + 2 * a[1])
+
+    def to_yaml(self) -> dict[str, list[float]]:
+        """The scenario-file form."""
+        return {self.kind: list(self.args)}
+
+
+Value = float | Distribution
+
+
+def _exp(x: float) -> float:
+    """``math.exp``, infinite instead of OverflowError."""
+    return math.exp(x) if x < 709.0 else math.inf
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One parameter's default, provenance and allowed range ``[low, high]`` (both included)."""
+
+    name: str
+    value: Value
+    unit: str
+    source: str
+    meaning: str
+    low: float
+    high: float
+
+    @property
+    def limits(self) -> tuple[float, float]:
+        """``(low, high)``."""
+        return self.low, self.high
+
+    @property
+    def range_text(self) -> str:
+        """The range as written in the data file, e.g. ``[0, 1]``."""
+        return _numbers((self.low, self.high))
+
+    def clip(self, x: float) -> float:
+        """``x`` moved into the range (unchanged, bit for bit, when it is in it)."""
+        return min(max(x, self.low), self.high)
+
+    def problem(self, value: Value) -> str | None:
+        """Why ``value`` is not allowed for this parameter, or None when it is.
+
+        A number must lie in the range. A uniform or triangular distribution must lie wholly in
+        it. A normal or lognormal one reaches any value, so its draws are clipped to the range;
+        its centre (the normal's mean, the lognormal's median ``e**mu``) must lie in the range,
+        or the clipped draws would pile up at a bound.
+        """
+        if not isinstance(value, Distribution):
+            if value < self.low:
+                return (f"{_number(value)} is below the allowed minimum {_number(self.low)}"
+                        f" (range {self.range_text})")
+            if value > self.high:
+                return (f"{_number(value)} is above the allowed maximum {_number(self.high)}"
+                        f" (range {self.range_text})")
+            return None
+        a, allowed = value.args, f"the allowed range {self.range_text}"
+        if value.kind in ("uniform", "triangular"):
+            if a[0] < self.low or a[-1] > self.high:
+                return f"{value.kind} {_numbers(a)} reaches outside {allowed}"
+            return None
+        centre, what = (a[0], "mean") if value.kind == "normal" else (_exp(a[0]), "median")
+        if not self.low <= centre <= self.high:
+            return (f"{value.kind} {_numbers(a)}: its {what} {_number(centre)} is outside"
+                    f" {allowed} (draws are clipped to the range, so the {what} must lie in it)")
+        return None
+
+
+    def smallest(self, value: Value) -> float:
+        """The least ``value`` can be for this parameter: a number, or a draw after clipping."""
+        if not isinstance(value, Distribution):
+            return value
+        a = value.args
+        if value.kind in ("uniform", "triangular"):
+            return a[0]
+        if a[1] > 0:  # normal and lognormal tails reach the bottom of the range
+            return self.low
+        return self.clip(a[0] if value.kind == "normal" else _exp(a[0]))
+
+
+#: Shares the model divides by their sum (the demand split, the smuggled chip mix).
+SHARE_GROUPS: tuple[str, ...] = ("buyers.demand_share", "smuggling.chip_mix")
+
+
+def share_group_problem(overrides: Mapping[str, Value]) -> tuple[str, str] | None:
+    """A group of :data:`SHARE_GROUPS` that could be all 0 in one replication.
+
+    Returns:
+        ``(name, problem)``: the group's member the scenario set last, and why it is refused;
+        None when every group keeps a positive share.
+
+    """
+    for prefix in SHARE_GROUPS:
+        members = [n for n in DEFAULTS if n.startswith(prefix + ".")]
+        if any(DEFAULTS[n].smallest(overrides.get(n, DEFAULTS[n].value)) > 0 for n in members):
+            continue
+        blame = [n for n in overrides if n in members][-1]
+        return blame, (f"the shares {prefix}.* could all be 0 at once; at least one must stay"
+                       " above 0 (a number, or a uniform or triangular low end, above 0)")
+    return None
+
+
+def _number(x: float) -> str:
+    """A number as a scenario file would write it: ``0.5``, ``120``, ``1e6``."""
+    return f"{x:g}".replace("e+0", "e").replace("e+", "e").replace("e-0", "e-")
+
+
+def _numbers(args: tuple[float, ...]) -> str:
+    return "[" + ", ".join(_number(a) for a in args) + "]"
+
+
+def _load_defaults() -> dict[str, ParameterSpec]:
+    text = resources.files("sim.world").joinpath("data/parameters.yaml").read_text(encoding="utf-8")
+    out: dict[str, ParameterSpec] = {}
+    for name, row in yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)).items():
+        raw = row["value"]
+        value = Distribution.parse(raw) if isinstance(raw, dict) else float(raw)
+        low, high = (float(x) for x in row["range"])
+        out[name] = ParameterSpec(name, value, str(row["unit"]), str(row["source"]),
+                                  str(row["meaning"]), low, high)
+    return out
+
+
+#: name -> spec, in data-file order.
+DEFAULTS: dict[str, ParameterSpec] = _load_defaults()
+
+
+def draw(overrides: Mapping[str, Value], seed: np.random.SeedSequence) -> dict[str, float]:
+    """Resolve every parameter to a number for one replication.
+
+    Each parameter draws from its own stream, keyed by the replication's seed and the
+    parameter's name, so a value never depends on which other parameters a scenario turns into
+    distributions (common random numbers across scenarios). A draw outside the parameter's
+    range (only normal and lognormal distributions can make one) is clipped to the nearest
+    bound; draws inside it are unchanged.
+    """
+    import numpy as np
+
+    values: dict[str, float] = {}
+    for name, spec in DEFAULTS.items():
+        value = overrides.get(name, spec.value)
+        if isinstance(value, Distribution):
+            key = (*seed.spawn_key, zlib.crc32(name.encode()))
+            rng = np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=key))
+            values[name] = spec.clip(value.sample(rng))
+        else:
+            values[name] = float(value)
+    return values
+
+
+def group(values: Mapping[str, float], prefix: str) -> dict[str, float]:
+    """The parameters under ``prefix.`` keyed by their last part (e.g. per buyer class)."""
+    start = prefix + "."
+    return {k[len(start):]: v for k, v in values.items() if k.startswith(start)}
