@@ -12,7 +12,8 @@ import pytest
 
 from sim.experiments import folders
 from sim.experiments.output import write_results
-from sim.experiments.summary import band, per_seed, summarise
+from sim.experiments.summary import per_seed, summarise
+from sim.viz.bands import band
 from sim.model.metrics import BY_NAME, METRIC_NAMES
 from sim.viz import style as figures
 

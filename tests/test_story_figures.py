@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.experiments.summary import band
+from sim.viz.bands import band
 from sim.viz import story as story_figures
 from sim.viz.style import CHANNEL_COLOURS, save, version
 

@@ -6,7 +6,8 @@ A run reports one row per (seed, month). Users want two views of that table:
   says (:data:`sim.model.metrics.METRICS`): a ``flow`` is summed over the months, a ``stock`` or a
   ``rate`` is read at the final month; then the spread of that number across seeds
   (:func:`summarise`);
-* the spread across seeds month by month, for the uncertainty bands in figures (:func:`band`).
+* the spread across seeds month by month, for the uncertainty bands in figures
+  (:func:`sim.viz.bands.band`).
 
 Percentiles use numpy's default (linear) interpolation. Everything here is a pure function of the
 table, so identical input gives identical output whatever the row order of the seeds.
@@ -17,19 +18,14 @@ value for that metric; statistics over seeds ignore it rather than propagate NaN
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from sim.model.metrics import BY_NAME, METRIC_NAMES
-
-#: The percentiles reported, as (column, percent).
-PERCENTILES: tuple[tuple[str, float], ...] = (("p05", 5.0), ("p50", 50.0), ("p95", 95.0))
+from sim.model.metrics import BY_NAME, METRIC_NAMES, PERCENTILES
 
 SUMMARY_COLUMNS: tuple[str, ...] = ("metric", "unit", "mean", *(c for c, _ in PERCENTILES))
-BAND_COLUMNS: tuple[str, ...] = tuple(c for c, _ in PERCENTILES)
 
 
 def _sorted(timeseries: pd.DataFrame) -> pd.DataFrame:
@@ -104,36 +100,3 @@ def summarise(timeseries: pd.DataFrame) -> pd.DataFrame:
         rows.append({"metric": name, "unit": BY_NAME[name].unit,
                      **_stats(values[name].to_numpy())})
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
-
-
-def band(timeseries: pd.DataFrame, metric: str, *, cumulative: bool = False) -> pd.DataFrame:
-    """Percentiles of one metric across seeds, month by month.
-
-    Args:
-        timeseries: One row per (seed, month).
-        metric: The metric column.
-        cumulative: If true, accumulate each seed's values over time first (running total per
-            seed), then take percentiles: the band of the running total, not the running total
-            of the band.
-
-    Returns:
-        A frame indexed by ``date`` (ascending, ``YYYY-MM``) with columns ``p05``, ``p50``,
-        ``p95``. Seeds with NaN in a month are left out of that month's percentiles.
-
-    Raises:
-        ValueError: if the metric column is missing.
-
-    """
-    _require(timeseries, [metric])
-    table = _sorted(timeseries)[["seed", "date", metric]]
-    wide = table.pivot(index="date", columns="seed", values=metric).sort_index()
-    if cumulative:
-        wide = wide.cumsum(skipna=False)
-    data = wide.to_numpy(dtype=float)
-    out = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN months give NaN, quietly
-        for col, q in PERCENTILES:
-            out[col] = (np.nanpercentile(data, q, axis=1) if data.size
-                        else np.empty(len(wide.index)))
-    return pd.DataFrame(out, index=wide.index.rename("date"), columns=list(BAND_COLUMNS))

@@ -15,6 +15,10 @@ from sim.world.actors import VENDORS
 Kind = Literal["flow", "stock", "rate"]
 
 
+#: The spread over seeds reported for every metric (summary.csv and figure bands), as
+#: (column, percent).
+PERCENTILES: tuple[tuple[str, float], ...] = (("p05", 5.0), ("p50", 50.0), ("p95", 95.0))
+
 #: The diversion channels, in the order figures stack them.
 DIVERSION_CHANNELS: tuple[str, ...] = ("smuggled", "cloud", "subsidiary")
 

@@ -28,7 +28,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from sim.experiments.summary import band
+from sim.viz.bands import band
 from sim.viz.style import (
     EVENT_LINE,
     GREY,

@@ -31,7 +31,7 @@ from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
 from matplotlib.ticker import FuncFormatter
 
-from sim.experiments.summary import band
+from sim.viz.bands import band
 from sim.viz.style import (
     CHANNEL_COLOURS,
     FIG_WIDTH,

@@ -46,7 +46,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
-from sim.experiments.summary import band
+from sim.viz.bands import band
 from sim.world.actors import US_VENDORS
 
 Event = tuple[str, str]
@@ -392,7 +392,7 @@ def plot_band(ax: Axes, stats: pd.DataFrame, label: str, colour: str, style: str
 
     Args:
         ax: The panel.
-        stats: ``p05``, ``p50``, ``p95`` by month ``YYYY-MM`` (see :func:`sim.experiments.summary.band`).
+        stats: ``p05``, ``p50``, ``p95`` by month ``YYYY-MM`` (see :func:`sim.viz.bands.band`).
         label: Legend label.
         colour: Line and band colour.
         style: Line style; bands of dashed or dotted lines are lighter.
