@@ -485,3 +485,22 @@ def test_line_map_covers_keys_and_items():
 def test_all_keys_are_text():
     doc = parse_yaml("1: a\nnull: b\ntrue: c\n")
     assert doc.data == {"1": "a", "null": "b", "true": "c"}
+
+
+def test_event_ids_name_events_and_must_be_unique(tmp_path):
+    from sim.scenario.errors import ScenarioError
+    from sim.scenario.scenario import load_scenario
+
+    base = "name: t\nperiod: {start: 2025-01, end: 2025-12}\nevents:\n"
+    ok = tmp_path / "ok.yaml"
+    ok.write_text(base + "  - {id: h20-ban, date: 2025-04, move: us.tariff, chips: [H20], rate: 0.1}\n")
+    assert load_scenario(ok).events[0].id == "h20-ban"
+    twice = tmp_path / "twice.yaml"
+    twice.write_text(base + "  - {id: a, date: 2025-04, move: us.tariff, chips: [H20], rate: 0.1}\n"
+                     "  - {id: a, date: 2025-05, move: us.tariff, chips: [H20], rate: 0.2}\n")
+    with pytest.raises(ScenarioError, match=r"twice.yaml:5: events\[1\].id: 'a' names an earlier"):
+        load_scenario(twice)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(base + "  - {id: Not OK, date: 2025-04, move: us.tariff, chips: [H20], rate: 0.1}\n")
+    with pytest.raises(ScenarioError, match=r"events\[0\].id: must be a short name"):
+        load_scenario(bad)

@@ -34,7 +34,7 @@ One YAML file is one experiment. Unknown keys are errors. Errors name the file, 
 | `population` | no | `small_buyers` (200), `smugglers` (60), `cloud_providers` (12) |
 | `parameters` | no | overrides of the defaults below by dotted name: a number, or a distribution drawn once per replication: `{uniform: [a, b]}`, `{triangular: [low, mode, high]}`, `{normal: [mean, sd]}`, `{lognormal: [mu, sigma]}`; each within the parameter's range (below) |
 | `initial_policy` | no | moves already in force at `period.start`: `{move: NAME, ...parameters}` |
-| `events` | no | dated moves: `{date: YYYY-MM, announced: YYYY-MM (optional, not after date), move: NAME, note: text, ...parameters}` |
+| `events` | no | dated moves: `{date: YYYY-MM, announced: YYYY-MM (optional, not after date), move: NAME, note: text, id: name (optional, unique; other events and levers refer to it), ...parameters}` |
 """
 
 

@@ -69,7 +69,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 #: Sections that are lists or mappings; left empty (``events:``) they mean "none".
 _SECTIONS = ("population", "parameters", "initial_policy", "events")
 #: Event keys that are not move parameters.
-_EVENT_KEYS = ("date", "announced", "note")
+_EVENT_KEYS = ("id", "date", "announced", "note")
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,8 @@ class Event:
         announced: month index on which agents learn of it (== ``date`` unless the file says).
         move: the validated move.
         note: free text from the file.
+        id: optional name (``[a-z0-9-]+``, unique in the scenario) by which other events refer
+            to this one, e.g. a truce that suspends it or a lever that varies it.
 
     """
 
@@ -88,6 +90,7 @@ class Event:
     announced: int
     move: Move
     note: str = ""
+    id: str | None = None
 
     @property
     def label(self) -> str:
@@ -648,6 +651,13 @@ def _events(tree: _Tree, start: int, end: int) -> tuple[Event, ...]:
     if not isinstance(raw, list):
         raise tree.error(("events",), "must be a list of events like {date: YYYY-MM, move: NAME}")
     events = [_event(tree, ("events", index), item, start, end) for index, item in enumerate(raw)]
+    seen: set[str] = set()
+    for index, event in enumerate(events):
+        if event.id is not None and event.id in seen:
+            raise tree.error(("events", index, "id"), f"{event.id!r} names an earlier event too;"
+                                                      " event ids must be unique")
+        if event.id is not None:
+            seen.add(event.id)
     return tuple(sorted(events, key=lambda event: event.date))
 
 
@@ -670,8 +680,18 @@ def _event(tree: _Tree, path: KeyPath, item: Any, start: int, end: int) -> Event
     note = _as_written(item.get("note"))
     if note is not None and not isinstance(note, str):
         raise tree.error((*path, "note"), f"must be text (got {_show(note)}); put it in quotes")
+    event_id = _event_id(tree, (*path, "id"), item.get("id")) if "id" in item else None
     move = _move(tree, path, {k: v for k, v in item.items() if k not in _EVENT_KEYS})
-    return Event(date=date, announced=announced, move=move, note=note or "")
+    return Event(date=date, announced=announced, move=move, note=note or "", id=event_id)
+
+
+def _event_id(tree: _Tree, path: KeyPath, value: Any) -> str:
+    """An event's id: a name like a scenario's (``[a-z0-9-]+``, at most 64 characters)."""
+    value = _as_written(value)
+    if not isinstance(value, str) or not _NAME.match(value) or len(value) > MAX_NAME:
+        raise tree.error(path, f"must be a short name of lowercase letters, digits and '-'"
+                               f" (got {_show(value)})")
+    return value
 
 
 # --- moves -----------------------------------------------------------------------------------
@@ -755,6 +775,7 @@ def _canonical(s: Scenario) -> dict[str, Any]:
                 "announced": format_month(e.announced),
                 **_dump_move(e.move),
                 "note": e.note,
+                **({"id": e.id} if e.id is not None else {}),
             }
             for e in s.events
         ],

@@ -31,7 +31,8 @@ def _move_schema(name: str, cls: Any, dated: bool) -> dict[str, Any]:
     props["move"] = {"const": name, "description": (cls.__doc__ or "").strip().splitlines()[0]}
     required = ["move", *schema.get("required", [])]
     if dated:
-        props |= {"date": _MONTH, "announced": _MONTH, "note": {"type": "string"}}
+        props |= {"date": _MONTH, "announced": _MONTH, "note": {"type": "string"},
+                  "id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "maxLength": 64}}
         required.append("date")
     out = {"type": "object", "properties": props, "required": required,
            "additionalProperties": False}
