@@ -21,7 +21,10 @@ def library_file(name: str) -> Path:
 
 
 def search_path() -> list[Path]:
-    """Folders searched for scenario files, in order: the library, ``$CHIPSIM_SCENARIOS``, ./scenarios."""
+    """Folders searched for scenario files, in order.
+
+    The library first, then ``$CHIPSIM_SCENARIOS``, then ``./scenarios``.
+    """
     folders = [SOURCE_LIBRARY]
     if os.environ.get(SCENARIO_DIR_ENV):
         folders.append(Path(os.environ[SCENARIO_DIR_ENV]))

@@ -19,8 +19,8 @@ plain Python data from it itself:
   reads them back as written (:class:`ExponentFloat`).
 
 The result is a :class:`Document`: the data plus the 1-based line of every key path, e.g.
-``lines[("events", 2, "share")] == 14``. Every problem is a :class:`~sim.scenario.errors.ScenarioError`
-with file and line.
+``lines[("events", 2, "share")] == 14``. Every problem is a
+:class:`~sim.scenario.errors.ScenarioError` with file and line.
 """
 
 from __future__ import annotations
