@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 from conftest import BASELINE, added, make, run_metrics, total, track
 
-from sim.model.market import LEGAL_CHIPS
 from sim.moves import MOVES
 from sim.world.actors import BUYER_CLASSES, ROUTES
 
@@ -106,8 +105,8 @@ def test_licence_cap_bounds_units_approved_for_china():
 def test_unfilled_legal_orders_are_not_also_reordered():
     def pending_h100e(model) -> float:  # noqa: ANN001
         market = model.market
-        return sum(float((units * market.perf[:, LEGAL_CHIPS.index(chip)]).sum())
-                   for (_, chip, _), units in market.order_book.items())
+        return sum(float((units * market.options.legal_fit(chip)).sum())
+                   for (_, chip, _), units in market.orders.waiting.items())
 
     scenario = make()
     for seed in SEEDS:

@@ -10,17 +10,36 @@ happens.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from sim.world.actors import DESTINATIONS
-
-if TYPE_CHECKING:
-    from sim.model.model import ChipTradeModel
-
 
 
 class ConservationError(AssertionError):
     """Chips or money were created or lost by the model's bookkeeping."""
+
+
+class Producer(Protocol):
+    """A vendor's own books, as the check reads them."""
+
+    chips: tuple[str, ...]
+    produced: Mapping[str, float]
+    inventory: Mapping[str, float]
+
+
+class Accounts(Protocol):
+    """The receivers' side of every transaction: what the check compares the ledger with."""
+
+    vendors: Sequence[Producer]
+
+    def received_by_destination(self) -> dict[str, float]:
+        """Units each kind of receiver has booked."""
+        ...
+
+    def total_received_usd(self) -> float:
+        """Money every payee has booked."""
+        ...
 
 
 class Ledger:
@@ -42,7 +61,7 @@ class Ledger:
         """All money paid so far by every payer."""
         return sum(self.paid_usd.values())
 
-    def check(self, model: ChipTradeModel, rel_tol: float = 1e-9) -> None:
+    def check(self, model: Accounts, rel_tol: float = 1e-9) -> None:
         """Raise :class:`ConservationError` if chips or money do not balance.
 
         Chips: for every chip, units produced = units in inventory + units shipped to exactly one

@@ -4,8 +4,8 @@
 that let Mesa's generic tools drive it:
 
 * :func:`resolve_scenario` - the model accepts its scenario the way ``batch_run`` and SolaraViz
-  pass arguments, as keywords: a loaded :class:`~sim.scenario.scenario.Scenario`, the path of a scenario
-  file, a :class:`ChipScenario`, or nothing (the baseline shipped in ``scenarios/``)::
+  pass arguments, as keywords: a loaded :class:`~sim.scenario.scenario.Scenario`, the path of
+  a scenario file, a :class:`ChipScenario`, or nothing (the baseline shipped in ``scenarios/``)::
 
       from mesa.batchrunner import batch_run
       rows = batch_run(ChipTradeModel, parameters={"scenario": "scenarios/baseline.yaml"},
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import mesa
 from mesa.experimental.scenarios import Scenario as MesaScenario
@@ -38,7 +38,8 @@ from sim.scenario.library import SCENARIO_DIR_ENV, search_path
 from sim.world.months import format_month
 
 if TYPE_CHECKING:
-    from sim.model.model import ChipTradeModel
+    import numpy as np
+
     from sim.scenario.scenario import Scenario
 
 #: File the model runs when given no scenario.
@@ -105,6 +106,15 @@ def mesa_scenario(scenario: Scenario) -> ChipScenario:
     return ChipScenario(file=str(scenario.path.resolve()) if scenario.path is not None else "")
 
 
+class Recorded(Protocol):
+    """What the collector reads of the model: its records, how far they go, and the clock."""
+
+    records: np.ndarray  # months x MODEL_METRICS
+    _row: int  # rows recorded so far
+    experiment: Scenario
+    time: float
+
+
 class MonthlyRecords(mesa.DataCollector):
     """A Mesa DataCollector over the metrics the model records each month.
 
@@ -117,7 +127,7 @@ class MonthlyRecords(mesa.DataCollector):
 
     """
 
-    def __init__(self, model: ChipTradeModel) -> None:
+    def __init__(self, model: Recorded) -> None:
         super().__init__()
         self._model = model
         self._rows: list[int] = []
@@ -126,7 +136,7 @@ class MonthlyRecords(mesa.DataCollector):
         self.model_reporters = {"date": _latest_date,
                                 **{name: _Latest(j) for j, name in enumerate(MODEL_METRICS)}}
 
-    def collect(self, model: ChipTradeModel) -> None:
+    def collect(self, model: Recorded) -> None:
         """Note the month just recorded (the model's latest row) and the Mesa time."""
         self._collection_steps.append(model.time)
         self._rows.append(model._row - 1)
@@ -151,10 +161,10 @@ class _Latest:
     def __init__(self, index: int) -> None:
         self.index = index
 
-    def __call__(self, model: ChipTradeModel) -> float:
+    def __call__(self, model: Recorded) -> float:
         return float(model.records[model._row - 1, self.index])
 
 
-def _latest_date(model: ChipTradeModel) -> str:
+def _latest_date(model: Recorded) -> str:
     """Reporter of the latest recorded month, ``YYYY-MM``."""
     return format_month(model.experiment.start + model._row - 1)

@@ -26,10 +26,11 @@ from sim.model.agents.regulators import Regulator, jurisdiction
 from sim.model.agents.smugglers import SmugglerNetwork
 from sim.model.agents.vendors import Vendor
 from sim.model.ledger import Ledger
-from sim.model.market import LEGAL_CHIPS, Market, MonthFlows
+from sim.model.market import Market, MonthFlows, Participants
 from sim.model.mesa_adapter import MonthlyRecords, mesa_scenario, resolve_scenario
 from sim.model.metrics import MODEL_METRICS
 from sim.world.actors import BIG_TECH, COHORTS, US_VENDORS, VENDORS
+from sim.world.catalogue import US_CHIPS
 from sim.world.parameters import draw, group
 from sim.world.policy import PolicyState
 
@@ -97,14 +98,10 @@ class ChipTradeModel(mesa.Model):
         self.overseas = OverseasBuyers(self)
         self.clouds = CloudFleet(self, pop["cloud_providers"])
         self.smugglers = SmugglerNetwork(self, pop["smugglers"])
-        self.market = Market(self)
-        self._place_initial_rentals()
-
-    def _place_initial_rentals(self) -> None:
-        """Existing offshore capacity is rented by buyers with offshore access."""
-        reach = self.book.base_demand * self.book.offshore_access
-        if reach.sum() > 0:
-            self.book.rented_gpus = self.clouds.china_capacity * reach / reach.sum()
+        self.market = Market(self, Participants(
+            self.book, self._vendor_of, self.overseas, self.clouds, self.smugglers, self.us,
+            self.transit))
+        self.book.start_rentals(self.clouds.china_capacity)
 
     # --- lookups used by agents ---------------------------------------------------------------
     def vendor_of(self, chip: str) -> Vendor:
@@ -115,9 +112,9 @@ class ChipTradeModel(mesa.Model):
         """Years since the period started (negative during burn-in): the clock of demand growth."""
         return (self.month - self.experiment.start) / 12.0
 
-    def grey_list_price(self) -> float:
-        """List price of the smugglers' chip mix (the grey premium is measured against it)."""
-        return sum(w * self.vendor_of(c).list_price(c) for c, w in self.smugglers.mix.items())
+    def list_price(self, chip: str) -> float:
+        """A chip's list price now, USD (its vendor's, moved by supply shocks)."""
+        return self._vendor_of[chip].list_price(chip)
 
     def coming_restrictions(self) -> dict[str, tuple[int, float]]:
         """Chips buyers expect to be restricted: chip -> (month it takes effect, credence).
@@ -148,10 +145,10 @@ class ChipTradeModel(mesa.Model):
         for buyer in self.buyers:
             buyer.form_demand()
         self.overseas.form_demand()
-        self.flows = self.market.clear()
+        self.flows = self.market.clear(self.coming_restrictions())
         for buyer in self.buyers:
             buyer.settle()
-        self.smugglers.adapt(self.grey_list_price() * (1 + self.flows.grey_premium))
+        self.smugglers.adapt(self.smugglers.mix_list_price() * (1 + self.flows.grey_premium))
         for vendor in self.vendors:
             vendor.end_month()
         if self.check_conservation:
@@ -173,14 +170,12 @@ class ChipTradeModel(mesa.Model):
         """Providers that comply with a remote-access rule drop Chinese renters."""
         withdrawn = self.clouds.apply_rules()
         if withdrawn > 0:
-            lost = self.book.rented_gpus * withdrawn
-            self.book.rented_gpus -= lost
-            self.book.backlog += lost * self.market.perf[:, self.market.k_cloud]
+            self.book.lose_rentals(withdrawn, self.market.options.cloud_fit())
 
     # --- measurement --------------------------------------------------------------------------
     def china_compute_h100e(self) -> float:
         """Compute Chinese buyers own or rent, in H100-equivalents."""
-        rented = self.book.rented_gpus * self.market.perf[:, self.market.k_cloud]
+        rented = self.book.rented_gpus * self.market.options.cloud_fit()
         return float(self.book.owned.sum() + rented.sum())
 
     def _measure(self) -> list[float]:
@@ -205,8 +200,8 @@ class ChipTradeModel(mesa.Model):
             "grey_sales_usd": f.grey_sales_usd,
             "cancelled_orders_units": f.cancelled_orders,
         } | {f"vendor_revenue_usd_{v}": r for v, r in revenue.items()} | {
-            f"legal_export_units_{c}": f.legal_by_chip.get(c, 0.0) for c in LEGAL_CHIPS
-        } | {f"production_units_{c}": self.vendor_of(c).finished[c] for c in LEGAL_CHIPS}
+            f"legal_export_units_{c}": f.legal_by_chip.get(c, 0.0) for c in US_CHIPS
+        } | {f"production_units_{c}": self.vendor_of(c).finished[c] for c in US_CHIPS}
         return [values[name] for name in MODEL_METRICS]
 
     # --- conservation -------------------------------------------------------------------------

@@ -52,3 +52,13 @@ def _load() -> dict[str, Chip]:
 
 #: name -> Chip, in catalogue order.
 CHIPS: dict[str, Chip] = _load()
+
+#: US vendors' parts (subject to US export rules), in catalogue order.
+US_CHIPS: tuple[str, ...] = tuple(c for c, chip in CHIPS.items() if chip.is_us)
+#: Chinese vendors' parts, in catalogue order.
+DOMESTIC_CHIPS: tuple[str, ...] = tuple(c for c, chip in CHIPS.items() if not chip.is_us)
+#: The part offshore clouds buy and rent to Chinese firms (assumption: the H200 generation,
+#: FACTS F7, F9).
+CLOUD_CHIP = "H200"
+#: The part offshore subsidiaries buy (assumption: the H200 generation).
+SUBSIDIARY_CHIP = "H200"

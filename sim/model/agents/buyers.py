@@ -4,6 +4,11 @@ ByteDance, Alibaba, Tencent and Baidu are one agent each; smaller firms, researc
 state-funded data centres are cohorts (one agent holding numpy arrays for many buyers). All
 buyers' state lives in one :class:`BuyerBook` of arrays so that the market can clear every buyer
 at once; each :class:`BuyerGroup` agent owns a slice of it and acts on that slice.
+
+The book is the one owner of buyer state: a buyer group changes its own slice as it forms demand
+and settles the month; everyone else (the market, the model) changes buyer state only through
+the book's methods - placing, cancelling and taking delivery of orders, renting and losing cloud
+GPUs, counting what was received.
 """
 
 from __future__ import annotations
@@ -14,10 +19,11 @@ import mesa
 import numpy as np
 
 from sim.world.actors import BIG_TECH, BUYER_CLASSES, CHANNELS, COHORTS
+from sim.world.catalogue import US_CHIPS
 from sim.world.parameters import group
 
 if TYPE_CHECKING:
-    from sim.model.model import ChipTradeModel
+    from sim.model.context import ModelContext
 
 
 
@@ -66,6 +72,50 @@ class BuyerBook:
         self.received_total = np.zeros(n)  # H100e received this month through all channels
         self.received_owned = np.zeros(n)  # ... through the channels that leave it owning chips
         self.received_units = {ch: 0.0 for ch in CHANNELS}  # cumulative units, for the ledger
+        self.usual_units = np.zeros((n, len(US_CHIPS)))  # usual monthly purchases of US parts
+
+    # --- orders -----------------------------------------------------------------------------
+    def place_orders(self, h100e: np.ndarray) -> None:
+        """Legal orders granted a licence join what each buyer has on order."""
+        self.on_order += h100e
+
+    def cancel_orders(self, h100e: np.ndarray, carry: float) -> None:
+        """Waiting orders refused: the need goes back to the backlog (the share ``carry``)."""
+        self.on_order -= h100e
+        self.backlog += carry * h100e
+
+    def take_delivery(self, h100e: np.ndarray) -> None:
+        """Orders delivered leave what each buyer has on order."""
+        self.on_order -= h100e
+
+    def note_usual_purchases(self, units: np.ndarray, weight: float) -> None:
+        """Update usual purchases of each US part with this month's plan (weight of the latest)."""
+        self.usual_units = (1 - weight) * self.usual_units + weight * units
+
+    # --- offshore cloud rentals ---------------------------------------------------------------
+    def start_rentals(self, capacity: float) -> None:
+        """Existing offshore capacity is rented by buyers with offshore access, by demand."""
+        reach = self.base_demand * self.offshore_access
+        if reach.sum() > 0:
+            self.rented_gpus = capacity * reach / reach.sum()
+
+    def rent(self, gpus: np.ndarray) -> None:
+        """New cloud GPUs rented this month."""
+        self.rented_gpus += gpus
+
+    def lose_rentals(self, share: float, h100e_per_gpu: np.ndarray) -> None:
+        """Providers that comply with a remote-access rule drop ``share`` of the rented GPUs.
+
+        The compute lost is wanted again: it joins the backlog.
+        """
+        lost = self.rented_gpus * share
+        self.rented_gpus -= lost
+        self.backlog += lost * h100e_per_gpu
+
+    # --- receipts -----------------------------------------------------------------------------
+    def count_units(self, channel: str, units: float) -> None:
+        """Units received through ``channel`` (cumulative, the receivers' side of the ledger)."""
+        self.received_units[channel] += units
 
     def receive(self, received: dict[str, np.ndarray]) -> None:
         """Book this month's receipts: H100e per buyer through each channel, and their totals.
@@ -82,9 +132,9 @@ class BuyerBook:
 class BuyerGroup(mesa.Agent):
     """One big buyer, or a cohort of similar buyers, acting on its slice of the BuyerBook."""
 
-    model: ChipTradeModel
+    model: ModelContext
 
-    def __init__(self, model: ChipTradeModel, name: str, book: BuyerBook) -> None:
+    def __init__(self, model: ModelContext, name: str, book: BuyerBook) -> None:
         super().__init__(model)
         self.name = name
         self.buyer_class = "big_tech" if name in BIG_TECH else name

@@ -14,20 +14,19 @@ import mesa
 import numpy as np
 
 from sim.world.actors import CLOUD_COUNTRIES
+from sim.world.catalogue import CLOUD_CHIP
 
 if TYPE_CHECKING:
-    from sim.model.model import ChipTradeModel
+    from sim.model.context import ModelContext
 
-#: The part offshore clouds buy and rent out (assumption: the H200 generation, FACTS F7/F9).
-CLOUD_CHIP = "H200"
 
 
 class CloudFleet(mesa.Agent):
     """All offshore cloud providers serving Chinese renters."""
 
-    model: ChipTradeModel
+    model: ModelContext
 
-    def __init__(self, model: ChipTradeModel, size: int) -> None:
+    def __init__(self, model: ModelContext, size: int) -> None:
         super().__init__(model)
         p = model.params
         self.size = size
@@ -48,7 +47,7 @@ class CloudFleet(mesa.Agent):
     def rent_per_gpu_month(self) -> float:
         """Market rental rate: amortised cost of the GPU plus the providers' markup."""
         p = self.model.params
-        price = self.model.vendor_of(CLOUD_CHIP).list_price(CLOUD_CHIP)
+        price = self.model.list_price(CLOUD_CHIP)
         return price * (1.0 + p["clouds.markup"]) / p["clouds.amortisation_months"]
 
     def open_share(self) -> float:

@@ -13,15 +13,15 @@ import mesa
 from sim.world.catalogue import CHIPS
 
 if TYPE_CHECKING:
-    from sim.model.model import ChipTradeModel
+    from sim.model.context import ModelContext
 
 
 class OverseasBuyers(mesa.Agent):
     """All non-Chinese demand for US vendors' global parts, as one agent."""
 
-    model: ChipTradeModel
+    model: ModelContext
 
-    def __init__(self, model: ChipTradeModel) -> None:
+    def __init__(self, model: ModelContext) -> None:
         super().__init__(model)
         self.chips = tuple(c for c, chip in CHIPS.items() if chip.segment == "global")
         self.wanted = dict.fromkeys(self.chips, 0.0)
@@ -34,7 +34,7 @@ class OverseasBuyers(mesa.Agent):
         for c in self.chips:
             chip = CHIPS[c]
             usd = p[f"demand.overseas_usd_per_month.{chip.vendor}"] * growth * chip.overseas_share
-            self.wanted[c] = usd / model.vendor_of(c).list_price(c)
+            self.wanted[c] = usd / model.list_price(c)
 
     def take(self, chip: str, units: float, price: float) -> None:
         """Receive and pay for shipped units."""

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import mesa
 
 if TYPE_CHECKING:
-    from sim.model.model import ChipTradeModel
+    from sim.model.context import ModelContext
     from sim.scenario.scenario import Event
 
 JURISDICTIONS: dict[str, str] = {
@@ -29,9 +29,9 @@ def jurisdiction(move_name: str) -> str:
 class Regulator(mesa.Agent):
     """A government (or the world market) applying its moves and collecting its fees."""
 
-    model: ChipTradeModel
+    model: ModelContext
 
-    def __init__(self, model: ChipTradeModel, name: str, events: list[Event]) -> None:
+    def __init__(self, model: ModelContext, name: str, events: list[Event]) -> None:
         super().__init__(model)
         self.name = name
         self.events = sorted(events, key=lambda e: e.date)

@@ -20,7 +20,7 @@ from sim.world.actors import ROUTES
 from sim.world.parameters import group
 
 if TYPE_CHECKING:
-    from sim.model.model import ChipTradeModel
+    from sim.model.context import ModelContext
 
 
 #: Cells of the (prices x smugglers) table worked out at a time (see supply_curve).
@@ -35,9 +35,9 @@ def _mean_one(rng: np.random.Generator, sigma: float, size: int) -> np.ndarray:
 class SmugglerNetwork(mesa.Agent):
     """All smugglers, as arrays indexed by smuggler."""
 
-    model: ChipTradeModel
+    model: ModelContext
 
-    def __init__(self, model: ChipTradeModel, size: int) -> None:
+    def __init__(self, model: ModelContext, size: int) -> None:
         super().__init__(model)
         p, rng = model.params, model.rng
         self.size = size
@@ -59,6 +59,10 @@ class SmugglerNetwork(mesa.Agent):
         self.delivered_units = 0.0  # cumulative, for the ledger
         self.seized_units = 0.0  # cumulative, for the ledger
 
+    def mix_list_price(self) -> float:
+        """List price of the smuggled chip mix (the grey premium is measured against it)."""
+        return sum(w * self.model.list_price(c) for c, w in self.mix.items())
+
     # --- risk and cost per route --------------------------------------------------------------
     def detection(self) -> np.ndarray:
         """Seizure probability of a shipment on each route under the rules in force."""
@@ -79,7 +83,7 @@ class SmugglerNetwork(mesa.Agent):
     def unit_cost(self) -> np.ndarray:
         """Cost of buying and moving one unit, per route (USD)."""
         p = self.model.params
-        buy = self.model.grey_list_price() * (1.0 + p["smuggling.reseller_markup"])
+        buy = self.mix_list_price() * (1.0 + p["smuggling.reseller_markup"])
         return buy + p["smuggling.route_cost_usd"] + self._permits("cost_usd")
 
     def supply_curve(self, prices: np.ndarray) -> np.ndarray:

@@ -18,16 +18,16 @@ from sim.world.actors import DOMESTIC_VENDORS
 from sim.world.catalogue import CHIPS, Chip
 
 if TYPE_CHECKING:
-    from sim.model.model import ChipTradeModel
+    from sim.model.context import ModelContext
     from sim.world.policy import PolicyState
 
 
 class Vendor(mesa.Agent):
     """One chip vendor (Nvidia, AMD, the small US vendor, Huawei, Cambricon)."""
 
-    model: ChipTradeModel
+    model: ModelContext
 
-    def __init__(self, model: ChipTradeModel, name: str) -> None:
+    def __init__(self, model: ModelContext, name: str) -> None:
         super().__init__(model)
         p = model.params
         self.name = name
