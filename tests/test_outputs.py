@@ -1,4 +1,5 @@
-"""Tests of sim.experiments.summary, sim.viz.style and sim.experiments.output on synthetic ensembles."""
+"""Tests of sim.experiments.summary, sim.viz.run_figures and sim.experiments.output on synthetic
+ensembles."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import pytest
 from sim.experiments import folders
 from sim.experiments.output import write_results
 from sim.experiments.summary import per_seed, summarise
-from sim.viz.bands import band
 from sim.model.metrics import BY_NAME, METRIC_NAMES
-from sim.viz import style as figures
+from sim.viz import events as event_strip
+from sim.viz import run_figures, style
+from sim.viz.bands import band
 
 MONTHS = ["2024-01", "2024-02", "2024-03", "2024-04"]
 EVENTS = [("2024-02", "Licence requirement on H20"), ("2024-02", "Malaysia permits"),
@@ -140,8 +142,8 @@ def test_tables_round_trip_and_are_byte_identical(tmp_path):
 def test_figures_are_deterministic(tmp_path):
     ts = synthetic()
     for target in ("one", "two"):
-        fig = figures.revenue_loss(ts, EVENTS, scenario="t", title="T", n_seeds=5)
-        figures.save(fig, tmp_path / target)
+        fig = run_figures.revenue_loss(ts, EVENTS, scenario="t", title="T", n_seeds=5)
+        style.save(fig, tmp_path / target)
     assert (tmp_path / "one.png").read_bytes() == (tmp_path / "two.png").read_bytes()
     assert (tmp_path / "one.svg").read_bytes() == (tmp_path / "two.svg").read_bytes()
 
@@ -179,7 +181,7 @@ def _boom(*_args, **_kwargs):
 
 
 def test_failure_mid_write_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(figures, "revenue_loss", _boom)
+    monkeypatch.setattr(run_figures, "revenue_loss", _boom)
     with pytest.raises(RuntimeError, match="figure failed"):
         write(tmp_path / "res")
     assert list(tmp_path.iterdir()) == []
@@ -189,7 +191,7 @@ def test_failure_mid_write_keeps_old_folder_with_force(tmp_path, monkeypatch):
     out = tmp_path / "res"
     out.mkdir()
     (out / "keep.txt").write_text("old")
-    monkeypatch.setattr(figures, "diverted_volumes", _boom)
+    monkeypatch.setattr(run_figures, "diverted_volumes", _boom)
     with pytest.raises(RuntimeError):
         write(out, force=True)
     assert (out / "keep.txt").read_text() == "old"
@@ -232,9 +234,9 @@ def _panels(fig) -> list:
 
 
 @pytest.mark.parametrize(("make", "heading", "units"), [
-    (figures.diverted_volumes, "Chips diverted around export controls, by channel — Test",
+    (run_figures.diverted_volumes, "Chips diverted around export controls, by channel — Test",
      ["(units)"]),
-    (figures.revenue_loss, "US vendors' revenue loss against the counterfactual — Test",
+    (run_figures.revenue_loss, "US vendors' revenue loss against the counterfactual — Test",
      ["(USD billions per month)", "(USD billions)"]),
 ])
 def test_standard_figures_say_what_they_show(make, heading, units):
@@ -243,7 +245,7 @@ def test_standard_figures_say_what_they_show(make, heading, units):
     texts = _texts(fig)
     assert heading in texts
     assert "Scenario: test-scenario · 5 seeds · dotted lines: policy moves" in texts
-    assert f"chipsim {figures.version()}; median and 5–95 % band over 5 seeds" in texts
+    assert f"chipsim {style.version()}; median and 5–95 % band over 5 seeds" in texts
     panels = _panels(fig)
     assert len(panels) == len(units)
     for ax, unit in zip(panels, units, strict=True):
@@ -259,20 +261,20 @@ def test_standard_figures_say_what_they_show(make, heading, units):
 
 
 def test_one_seed_is_singular():
-    fig = figures.diverted_volumes(synthetic(n_seeds=1), [], scenario="s", title="T", n_seeds=1)
+    fig = run_figures.diverted_volumes(synthetic(n_seeds=1), [], scenario="s", title="T", n_seeds=1)
     texts = _texts(fig)
     assert "Scenario: s · 1 seed" in texts
-    assert f"chipsim {figures.version()}; median and 5–95 % band over 1 seed" in texts
+    assert f"chipsim {style.version()}; median and 5–95 % band over 1 seed" in texts
 
 
 def test_figure_bands_are_the_median_and_percentiles_of_the_seeds():
     ts = synthetic(n_seeds=6)
-    fig = figures.diverted_volumes(ts, [], scenario="t", title="T", n_seeds=6)
+    fig = run_figures.diverted_volumes(ts, [], scenario="t", title="T", n_seeds=6)
     (panel,) = _panels(fig)
     (line,) = [ln for ln in panel.get_lines() if ln.get_label() == "Smuggled"]
     expected = band(ts, "smuggled_units")
     np.testing.assert_allclose(line.get_ydata(), expected["p50"].to_numpy())
-    fig = figures.revenue_loss(ts, [], scenario="t", title="T", n_seeds=6)
+    fig = run_figures.revenue_loss(ts, [], scenario="t", title="T", n_seeds=6)
     cumulative = _panels(fig)[1]
     (line,) = [ln for ln in cumulative.get_lines() if ln.get_label() == "Nvidia"]
     expected = band(ts, "revenue_loss_usd_nvidia", cumulative=True)["p50"] / 1e9
@@ -282,7 +284,7 @@ def test_figure_bands_are_the_median_and_percentiles_of_the_seeds():
 def test_figures_with_no_events_and_events_outside_period(tmp_path):
     ts = synthetic(n_seeds=2)
     for events in ([], [("2020-01", "long before"), ("2030-01", "long after")]):
-        fig = figures.diverted_volumes(ts, events, scenario="t", title="T", n_seeds=2)
+        fig = run_figures.diverted_volumes(ts, events, scenario="t", title="T", n_seeds=2)
         texts = _texts(fig)
         assert "Scenario: t · 2 seeds" in texts  # no "dotted lines" when no move is shown
         assert not any("long" in t for t in texts)
@@ -290,15 +292,15 @@ def test_figures_with_no_events_and_events_outside_period(tmp_path):
         assert not [ln for ln in panel.get_lines() if ln.get_linestyle() == ":"]
         # the axis spans the period (half a month either side), not the far-off moves
         x_min, x_max = panel.get_xlim()
-        assert (x_min, x_max) == (figures.month_x(MONTHS[0]) - 15,
-                                  figures.month_x(MONTHS[-1]) + 15)
-        assert figures.save(fig, tmp_path / "f")[0].stat().st_size > 10_000
+        assert (x_min, x_max) == (event_strip.month_x(MONTHS[0]) - 15,
+                                  event_strip.month_x(MONTHS[-1]) + 15)
+        assert style.save(fig, tmp_path / "f")[0].stat().st_size > 10_000
 
 
 def test_event_labels_never_overlap_or_get_crossed():
     many = [(x, f"Move {i} with a fairly long description") for i, x in
             enumerate([10.0, 10.0, 10.0, 40.0, 70.0, 200.0, 200.0, 350.0])]
-    placed = figures._layout_labels(many, 0.0, 365.0)
+    placed = event_strip.place_labels(many, 0.0, 365.0)
     assert [(a.x, a.text) for a, _ in placed] == many  # every label, in the given order
     assert len({row for _, row in placed}) >= 3  # the cluster at x = 10 is stacked
     for a, row_a in placed:
@@ -307,5 +309,5 @@ def test_event_labels_never_overlap_or_get_crossed():
                 continue
             if row_a == row_b:
                 assert a.end <= b.start or b.end <= a.start
-            if figures._crosses(a, b):  # a's leader passes b's text span: a must stay lower
+            if event_strip.crosses(a, b):  # a's leader passes b's text span: a must stay lower
                 assert row_a < row_b

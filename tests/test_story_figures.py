@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 import sim
-from sim.viz.bands import band
+from sim.analysis import chip_flows as run_flows
 from sim.viz import story as story_figures
+from sim.viz.bands import band
 from sim.viz.style import CHANNEL_COLOURS, save, version
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +26,7 @@ def results(timeline):
 
 @pytest.fixture(scope="module")
 def flows(timeline):
-    return story_figures.measure_chip_flows(timeline, SEEDS)
+    return run_flows.measure_chip_flows(timeline, SEEDS)
 
 
 def _texts(fig):
@@ -63,7 +64,7 @@ def test_domestic_chips_come_from_domestic_vendors_only(flows):
 
 
 def test_flows_over_a_window_are_smaller_than_over_the_period(timeline, flows):
-    window = story_figures.measure_chip_flows(timeline, 1, start="2025-04", end="2025-06")
+    window = run_flows.measure_chip_flows(timeline, 1, start="2025-04", end="2025-06")
     assert (window.start, window.end) == ("2025-04", "2025-06")
     whole = flows.by_vendor.query("seed == 0")["units"].sum()
     assert 0 < window.by_vendor["units"].sum() < whole
@@ -71,9 +72,9 @@ def test_flows_over_a_window_are_smaller_than_over_the_period(timeline, flows):
 
 def test_flows_reject_months_outside_the_period(timeline):
     with pytest.raises(ValueError, match="must lie in the period"):
-        story_figures.measure_chip_flows(timeline, 1, start="2023-01")
+        run_flows.measure_chip_flows(timeline, 1, start="2023-01")
     with pytest.raises(ValueError, match="in order"):
-        story_figures.measure_chip_flows(timeline, 1, start="2025-06", end="2025-01")
+        run_flows.measure_chip_flows(timeline, 1, start="2025-06", end="2025-01")
 
 
 def test_chip_flow_figure_names_scenario_seeds_and_nodes(flows, tmp_path):
@@ -94,7 +95,7 @@ def test_chip_flow_figure_names_scenario_seeds_and_nodes(flows, tmp_path):
 
 
 def test_market_response_has_labelled_axes_with_units_and_events(results):
-    fig = story_figures.plot_market_response(results)
+    fig = run_flows.plot_market_response(results)
     share, premium = [ax for ax in fig.axes if ax.get_ylabel()]
     assert "domestic share" in share.get_ylabel() and "(% of H100e)" in share.get_ylabel()
     assert "premium" in premium.get_ylabel() and "(% premium)" in premium.get_ylabel()
@@ -136,6 +137,6 @@ def test_metric_bands_draws_the_named_metrics(results):
 
 
 def test_write_story_figures_writes_png_and_svg(results, tmp_path):
-    written = story_figures.write_story_figures(results, tmp_path / "figures")
+    written = run_flows.write_story_figures(results, tmp_path / "figures")
     assert sorted(p.name for p in written) == [
         "chip_flows.png", "chip_flows.svg", "market_response.png", "market_response.svg"]

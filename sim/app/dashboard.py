@@ -21,8 +21,8 @@ Run it with ``chipsim app`` (a browser page), or in a notebook::
     Page()
 
 The model class SolaraViz rebuilds on Reset is :class:`DashboardModel`, a thin subclass of
-:class:`~sim.model.model.ChipTradeModel` whose constructor takes the scenario name and lever values as
-keyword arguments (SolaraViz needs that) and which steps a counterfactual twin alongside.
+:class:`~sim.model.model.ChipTradeModel` whose constructor takes the scenario name and lever values
+as keyword arguments (SolaraViz needs that) and which steps a counterfactual twin alongside.
 """
 
 from __future__ import annotations
@@ -47,13 +47,12 @@ from sim.moves import MOVES
 from sim.scenario.errors import ScenarioError
 from sim.scenario.library import SCENARIO_DIR_ENV, SOURCE_LIBRARY
 from sim.scenario.scenario import Event, Scenario, load_counterfactual, load_scenario
+from sim.viz.events import event_line, month_x
 from sim.viz.style import (
     CHANNEL_COLOURS,
     CHANNEL_SERIES,
     GREY,
     OKABE_ITO,
-    event_line,
-    month_x,
     new_figure,
     style_panel,
 )

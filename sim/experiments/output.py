@@ -29,8 +29,8 @@ MANIFEST_FILE = "manifest.json"
 FIGURES_DIR = "figures"
 #: Figures of every run: ``name -> module`` that draws it (same signature in each).
 FIGURES: dict[str, str] = {
-    "diverted_volumes": "sim.viz.style",
-    "revenue_loss": "sim.viz.style",
+    "diverted_volumes": "sim.viz.run_figures",
+    "revenue_loss": "sim.viz.run_figures",
     "market_response": "sim.viz.story",
 }
 FIGURE_NAMES: tuple[str, ...] = tuple(FIGURES)

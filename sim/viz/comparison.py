@@ -1,7 +1,7 @@
 """Figures that put scenarios side by side, and the ranked bars of a sensitivity analysis.
 
-The comparison figures follow the single-run figures of :mod:`sim.viz.style` (same layout, event
-strip, fonts and Okabe-Ito palette) with one colour per scenario instead of one per channel:
+The comparison figures follow the single-run figures of :mod:`sim.viz.run_figures` (same layout,
+event strip, fonts and Okabe-Ito palette) with one colour per scenario instead of one per channel:
 
 * :func:`compare_diverted_volumes` - one panel per diversion channel (and their sum), one median
   line with a 5-95 % band per scenario;
@@ -29,18 +29,14 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
 from sim.viz.bands import band
+from sim.viz.layout import Layout, dates, legend, make_layout, mark_events
 from sim.viz.style import (
     EVENT_LINE,
     GREY,
     OKABE_ITO,
     TEXT,
-    Layout,
     band_handle,
-    dates,
     decimals,
-    legend,
-    make_layout,
-    mark_events,
     new_figure,
     plot_band,
     seeds_text,

@@ -6,22 +6,19 @@ Okabe-Ito colours, fixed layout, scenario name and seed count in the subtitle, a
 * :func:`chip_flows` — an alluvial (Sankey) diagram of the chips delivered over a period:
   vendor -> channel (legal, domestic, offshore cloud, offshore subsidiary, smuggled, seized) ->
   Chinese buyer class. The vendor and buyer detail is not in ``timeseries.csv``; it is measured
-  from model runs by :func:`measure_chip_flows`.
+  from model runs (by the analysis layer) into a :class:`ChipFlows`.
 * :func:`market_response` — the domestic share of new Chinese compute and the grey-market
   premium over time, median and 5–95 % band, with the policy moves marked.
 * :func:`metric_bands` — any metrics of the timeseries over time, with bands and moves: the
   building block the notebooks use for single-chip stories (e.g. legal H20 exports).
 
-Save any of them as PNG and SVG with :func:`sim.viz.style.save`, or all at once with
-:func:`write_story_figures`.
+Save any of them as PNG and SVG with :func:`sim.viz.style.save`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -32,6 +29,8 @@ from matplotlib.path import Path as MplPath
 from matplotlib.ticker import FuncFormatter
 
 from sim.viz.bands import band
+from sim.viz.events import Event
+from sim.viz.layout import annotate, dates, legend, make_layout, mark_events
 from sim.viz.style import (
     CHANNEL_COLOURS,
     FIG_WIDTH,
@@ -39,27 +38,16 @@ from sim.viz.style import (
     OKABE_ITO,
     TEXT,
     VENDOR_LABELS,
-    Event,
-    annotate,
     band_handle,
-    dates,
     decimals,
-    legend,
-    make_layout,
-    mark_events,
     new_figure,
     plot_band,
-    save,
     seeds_text,
     source_line,
     thousands,
     title_block,
     version,
 )
-
-if TYPE_CHECKING:
-    from sim.experiments.runner import Results
-    from sim.scenario.scenario import Scenario
 
 #: Channels of the flow diagram, top to bottom, with their labels and colours (the colours of
 #: :data:`sim.viz.style.CHANNEL_COLOURS`, as in every other figure).
@@ -75,8 +63,8 @@ CHANNELS: dict[str, tuple[str, str]] = {
 }
 #: Vendors, top to bottom (US first, then domestic).
 VENDORS: dict[str, str] = {**VENDOR_LABELS, "huawei": "Huawei", "cambricon": "Cambricon"}
-#: Receivers, top to bottom: the buyer classes of :data:`sim.world.policy.BUYER_CLASSES`, and nobody
-#: for seized chips.
+#: Receivers, top to bottom: the buyer classes of :data:`sim.world.actors.BUYER_CLASSES`, and
+#: nobody for seized chips.
 RECEIVERS: dict[str, str] = {
     "big_tech": "Big tech\n(ByteDance, Alibaba,\nTencent, Baidu)",
     "small_firms": "Smaller firms",
@@ -84,13 +72,9 @@ RECEIVERS: dict[str, str] = {
     "state_dcs": "State-funded\ndata centres",
     "nobody": "Nobody (seized)",
 }
-#: Destinations of the ledger that are Chinese-bound channels (``overseas`` is not).
-_CHINA_BOUND = tuple(CHANNELS)
-#: Channels whose receivers the buyer book records (seized chips reach nobody).
-_BOOKED = ("legal", "domestic", "cloud", "subsidiary", "smuggled")
 
 
-# --------------------------------------------------------------------------- measuring flows
+# --------------------------------------------------------------------------- the flows
 
 
 @dataclass(frozen=True)
@@ -137,98 +121,6 @@ class ChipFlows:
                              "p95": np.percentile(values, 95, axis=1)}, index=per_seed.index)
 
 
-def measure_chip_flows(scenario: Scenario, seeds: int | None = None, *,
-                       start: str | None = None, end: str | None = None) -> ChipFlows:
-    """Run replications of a scenario and measure who shipped what to whom over a period.
-
-    Vendor -> channel comes from the ledger of shipments (units per chip and destination).
-    Channel -> buyer class: each month, a channel's units are split across buyer classes in
-    proportion to the compute (H100e) each class received through that channel. Chips shipped
-    to buyers outside China (the ``overseas`` destination) are left out.
-
-    Args:
-        scenario: The scenario (replication ``i`` uses the same seed as in ``chipsim run``).
-        seeds: Number of replications (default: the scenario's ``seeds``).
-        start: First month counted, ``YYYY-MM`` (default: the period's start).
-        end: Last month counted, ``YYYY-MM`` (default: the period's end).
-
-    Returns:
-        The flows, one row per seed and link.
-
-    Raises:
-        ValueError: if the months are outside the scenario's period or in the wrong order.
-
-    """
-    from sim.experiments.replication import replication_seed
-    from sim.model.model import ChipTradeModel
-    from sim.world.actors import BUYER_CLASSES
-    from sim.world.catalogue import CHIPS
-    from sim.world.months import format_month, parse_month
-
-    first = scenario.start if start is None else parse_month(start)
-    last = scenario.end if end is None else parse_month(end)
-    if not scenario.start <= first <= last <= scenario.end:
-        raise ValueError(f"months {format_month(first)}..{format_month(last)} must lie in the"
-                         f" period {format_month(scenario.start)}..{format_month(scenario.end)}"
-                         " and be in order")
-    n = scenario.seeds if seeds is None else seeds
-    vendor_rows: list[tuple[int, str, str, float]] = []
-    receiver_rows: list[tuple[int, str, str, float]] = []
-    for index in range(n):
-        model = ChipTradeModel(scenario, seed=replication_seed(scenario.seed, index))
-        while model.month < first:
-            model.step()
-        before = dict(model.ledger.shipped)
-        by_class = {ch: np.zeros(len(BUYER_CLASSES)) for ch in _BOOKED}
-        while model.month <= last:
-            shipped = _by_destination(model.ledger.shipped)
-            model.step()
-            moved = _by_destination(model.ledger.shipped)
-            for channel in _BOOKED:
-                units = moved.get(channel, 0.0) - shipped.get(channel, 0.0)
-                if units > 0:
-                    by_class[channel] += units * _class_shares(model, channel, BUYER_CLASSES)
-        for (chip, destination), total in model.ledger.shipped.items():
-            units = total - before.get((chip, destination), 0.0)
-            if destination in _CHINA_BOUND and units > 0:
-                vendor_rows.append((index, CHIPS[chip].vendor, destination, units))
-        for channel, split in by_class.items():
-            receiver_rows += [(index, channel, cls, float(u))
-                              for cls, u in zip(BUYER_CLASSES, split, strict=True) if u > 0]
-        seized = _seized(vendor_rows, index)
-        if seized > 0:
-            receiver_rows.append((index, "seized", "nobody", seized))
-    by_vendor = pd.DataFrame(vendor_rows, columns=["seed", "vendor", "channel", "units"])
-    by_vendor = by_vendor.groupby(["seed", "vendor", "channel"], as_index=False)["units"].sum()
-    by_receiver = pd.DataFrame(receiver_rows, columns=["seed", "channel", "receiver", "units"])
-    return ChipFlows(by_vendor, by_receiver, scenario.name, scenario.title,
-                     format_month(first), format_month(last), n)
-
-
-def _by_destination(shipped: dict[tuple[str, str], float]) -> dict[str, float]:
-    """Total units shipped so far to each destination."""
-    out: dict[str, float] = {}
-    for (_, destination), units in shipped.items():
-        out[destination] = out.get(destination, 0.0) + units
-    return out
-
-
-def _class_shares(model, channel: str, classes: Sequence[str]) -> np.ndarray:  # noqa: ANN001
-    """Share of this month's compute through ``channel`` that each buyer class received."""
-    book = model.book
-    h100e = np.bincount(book.buyer_class, weights=book.received[channel], minlength=len(classes))
-    total = h100e.sum()
-    if total <= 0:  # no compute booked: attribute by demand, so no chip goes unaccounted
-        h100e = np.bincount(book.buyer_class, weights=book.base_demand, minlength=len(classes))
-        total = h100e.sum()
-    return h100e / total
-
-
-def _seized(rows: list[tuple[int, str, str, float]], index: int) -> float:
-    """Units seized in replication ``index``."""
-    return sum(u for i, _, channel, u in rows if i == index and channel == "seized")
-
-
 # --------------------------------------------------------------------------- the flow diagram
 
 _NODE_W = 0.014  # node width, axes fraction
@@ -245,7 +137,7 @@ def chip_flows(flows: ChipFlows) -> Figure:
     range over seeds.
 
     Args:
-        flows: What :func:`measure_chip_flows` measured.
+        flows: The chips delivered, measured from model runs.
 
     Returns:
         The figure (not yet saved; see :func:`sim.viz.style.save`).
@@ -505,36 +397,3 @@ def metric_bands(timeseries: pd.DataFrame, events: Sequence[Event],
     legend(layout, [*handles, band_handle()])
     annotate(layout, heading=heading, scenario=scenario, n_seeds=n_seeds)
     return layout.figure
-
-
-# --------------------------------------------------------------------------- from results
-
-
-def plot_market_response(results: Results) -> Figure:
-    """:func:`market_response` of a :class:`~sim.experiments.runner.Results`."""
-    return market_response(results.timeseries, results.events, scenario=results.scenario.name,
-                           title=results.scenario.title, n_seeds=len(results.seeds))
-
-
-def plot_chip_flows(results: Results, *, start: str | None = None,
-                    end: str | None = None) -> Figure:
-    """:func:`chip_flows` of a run's scenario, measured on the same seeds as the run."""
-    flows = measure_chip_flows(results.scenario, len(results.seeds), start=start, end=end)
-    return chip_flows(flows)
-
-
-def write_story_figures(results: Results, folder: str | Path) -> list[Path]:
-    """Save the market-response and chip-flow figures of a run as PNG and SVG.
-
-    Args:
-        results: A run.
-        folder: Target folder (created if needed), e.g. ``results/<name>/figures``.
-
-    Returns:
-        The files written.
-
-    """
-    folder = Path(folder)
-    written = save(plot_market_response(results), folder / "market_response")
-    written += save(plot_chip_flows(results), folder / "chip_flows")
-    return written

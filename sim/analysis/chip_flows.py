@@ -1,0 +1,158 @@
+"""Where a run's chips went: who shipped what to whom, measured by running the model again.
+
+``timeseries.csv`` has the chips of each channel per month but not who sent or received them.
+:func:`measure_chip_flows` reruns replications of a scenario (on the seeds of ``chipsim run``)
+and reads the model's ledger of shipments (vendor -> channel) and its buyer book (channel ->
+Chinese buyer class) over a period, into a :class:`~sim.viz.story.ChipFlows` that
+:func:`sim.viz.story.chip_flows` draws as an alluvial diagram.
+
+For a finished run (a :class:`~sim.experiments.runner.Results`) :func:`plot_chip_flows` and
+:func:`plot_market_response` draw the story figures and :func:`write_story_figures` saves them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from sim.experiments.replication import replication_seed
+from sim.model.model import ChipTradeModel
+from sim.viz.story import CHANNELS, ChipFlows, chip_flows, market_response
+from sim.viz.style import save
+from sim.world.actors import BUYER_CLASSES
+from sim.world.catalogue import CHIPS
+from sim.world.months import format_month, parse_month
+
+if TYPE_CHECKING:
+    from sim.experiments.runner import Results
+    from sim.scenario.scenario import Scenario
+
+#: Destinations of the ledger that are Chinese-bound channels (``overseas`` is not).
+_CHINA_BOUND = tuple(CHANNELS)
+#: Channels whose receivers the buyer book records (seized chips reach nobody).
+_BOOKED = ("legal", "domestic", "cloud", "subsidiary", "smuggled")
+
+
+def measure_chip_flows(scenario: Scenario, seeds: int | None = None, *,
+                       start: str | None = None, end: str | None = None) -> ChipFlows:
+    """Run replications of a scenario and measure who shipped what to whom over a period.
+
+    Vendor -> channel comes from the ledger of shipments (units per chip and destination).
+    Channel -> buyer class: each month, a channel's units are split across buyer classes in
+    proportion to the compute (H100e) each class received through that channel. Chips shipped
+    to buyers outside China (the ``overseas`` destination) are left out.
+
+    Args:
+        scenario: The scenario (replication ``i`` uses the same seed as in ``chipsim run``).
+        seeds: Number of replications (default: the scenario's ``seeds``).
+        start: First month counted, ``YYYY-MM`` (default: the period's start).
+        end: Last month counted, ``YYYY-MM`` (default: the period's end).
+
+    Returns:
+        The flows, one row per seed and link.
+
+    Raises:
+        ValueError: if the months are outside the scenario's period or in the wrong order.
+
+    """
+    first = scenario.start if start is None else parse_month(start)
+    last = scenario.end if end is None else parse_month(end)
+    if not scenario.start <= first <= last <= scenario.end:
+        raise ValueError(f"months {format_month(first)}..{format_month(last)} must lie in the"
+                         f" period {format_month(scenario.start)}..{format_month(scenario.end)}"
+                         " and be in order")
+    n = scenario.seeds if seeds is None else seeds
+    vendor_rows: list[tuple[int, str, str, float]] = []
+    receiver_rows: list[tuple[int, str, str, float]] = []
+    for index in range(n):
+        model = ChipTradeModel(scenario, seed=replication_seed(scenario.seed, index))
+        while model.month < first:
+            model.step()
+        before = dict(model.ledger.shipped)
+        by_class = {ch: np.zeros(len(BUYER_CLASSES)) for ch in _BOOKED}
+        while model.month <= last:
+            shipped = _by_destination(model.ledger.shipped)
+            model.step()
+            moved = _by_destination(model.ledger.shipped)
+            for channel in _BOOKED:
+                units = moved.get(channel, 0.0) - shipped.get(channel, 0.0)
+                if units > 0:
+                    by_class[channel] += units * _class_shares(model, channel, BUYER_CLASSES)
+        for (chip, destination), total in model.ledger.shipped.items():
+            units = total - before.get((chip, destination), 0.0)
+            if destination in _CHINA_BOUND and units > 0:
+                vendor_rows.append((index, CHIPS[chip].vendor, destination, units))
+        for channel, split in by_class.items():
+            receiver_rows += [(index, channel, cls, float(u))
+                              for cls, u in zip(BUYER_CLASSES, split, strict=True) if u > 0]
+        seized = _seized(vendor_rows, index)
+        if seized > 0:
+            receiver_rows.append((index, "seized", "nobody", seized))
+    by_vendor = pd.DataFrame(vendor_rows, columns=["seed", "vendor", "channel", "units"])
+    by_vendor = by_vendor.groupby(["seed", "vendor", "channel"], as_index=False)["units"].sum()
+    by_receiver = pd.DataFrame(receiver_rows, columns=["seed", "channel", "receiver", "units"])
+    return ChipFlows(by_vendor, by_receiver, scenario.name, scenario.title,
+                     format_month(first), format_month(last), n)
+
+
+def _by_destination(shipped: dict[tuple[str, str], float]) -> dict[str, float]:
+    """Total units shipped so far to each destination."""
+    out: dict[str, float] = {}
+    for (_, destination), units in shipped.items():
+        out[destination] = out.get(destination, 0.0) + units
+    return out
+
+
+def _class_shares(model: ChipTradeModel, channel: str,
+                  classes: Sequence[str]) -> np.ndarray:
+    """Share of this month's compute through ``channel`` that each buyer class received."""
+    book = model.book
+    h100e = np.bincount(book.buyer_class, weights=book.received[channel], minlength=len(classes))
+    total = h100e.sum()
+    if total <= 0:  # no compute booked: attribute by demand, so no chip goes unaccounted
+        h100e = np.bincount(book.buyer_class, weights=book.base_demand, minlength=len(classes))
+        total = h100e.sum()
+    return h100e / total
+
+
+def _seized(rows: list[tuple[int, str, str, float]], index: int) -> float:
+    """Units seized in replication ``index``."""
+    return sum(u for i, _, channel, u in rows if i == index and channel == "seized")
+
+
+# --------------------------------------------------------------------------- figures of a run
+
+
+def plot_market_response(results: Results) -> Figure:
+    """:func:`~sim.viz.story.market_response` of a :class:`~sim.experiments.runner.Results`."""
+    return market_response(results.timeseries, results.events, scenario=results.scenario.name,
+                           title=results.scenario.title, n_seeds=len(results.seeds))
+
+
+def plot_chip_flows(results: Results, *, start: str | None = None,
+                    end: str | None = None) -> Figure:
+    """:func:`~sim.viz.story.chip_flows` of a run's scenario, measured on the run's seeds."""
+    flows = measure_chip_flows(results.scenario, len(results.seeds), start=start, end=end)
+    return chip_flows(flows)
+
+
+def write_story_figures(results: Results, folder: str | Path) -> list[Path]:
+    """Save the market-response and chip-flow figures of a run as PNG and SVG.
+
+    Args:
+        results: A run.
+        folder: Target folder (created if needed), e.g. ``results/<name>/figures``.
+
+    Returns:
+        The files written.
+
+    """
+    folder = Path(folder)
+    written = save(plot_market_response(results), folder / "market_response")
+    written += save(plot_chip_flows(results), folder / "chip_flows")
+    return written

@@ -1,0 +1,169 @@
+"""The event strip: a scenario's policy moves, marked at their dates above a figure over time.
+
+An event is a policy move as a figure sees it: ``(date "YYYY-MM", label)``. Each is marked by a
+dotted line at its date in every panel (:func:`event_line`) and by a labelled leader in a strip
+above the plot (:func:`draw_labels`).
+
+Labels sit in the strip one row per label as needed: a label is written horizontally from its
+date and moved to the next row up when it would overlap the previous one, so many moves in the
+same month or quarter stay readable (:func:`place_labels`). Near the right edge a label ends at
+its date instead. The strip's height follows from the rows used (:func:`strip_height`), which is
+why the figure is laid out (:func:`sim.viz.layout.make_layout`) after the labels are placed.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.dates import date2num
+
+from sim.viz.style import (
+    EVENT_FONT,
+    EVENT_LINE,
+    FIG_WIDTH,
+    GREY,
+    MARGIN_LEFT,
+    MARGIN_RIGHT,
+    TEXT,
+    text_width_in,
+)
+
+#: A policy move as figures mark it: ``(date "YYYY-MM", label)``.
+Event = tuple[str, str]
+
+# The strip, in inches. Fixed so that output is byte-stable and text never collides.
+_STRIP_ROW = 0.17  # height of one row of event labels
+_STRIP_PAD = 0.12
+_EVENT_MAX_CHARS = 48
+
+
+def month_x(date: str) -> float:
+    """Matplotlib date number of the first of a month ``YYYY-MM`` (an event's date)."""
+    return float(date2num(pd.to_datetime(str(date), format="%Y-%m").to_pydatetime()))
+
+
+def visible_events(events: Iterable[Event], x_min: float,
+                   x_max: float) -> list[tuple[float, str]]:
+    """Events inside the plotted range as ``(x, label)``, sorted by date then given order."""
+    out = [(month_x(date), _short(label)) for date, label in events]
+    out = [(x, label) for x, label in out if x_min <= x <= x_max]
+    return sorted(out, key=lambda item: item[0])  # stable: same-month events keep their order
+
+
+def _short(label: str) -> str:
+    """One line, at most :data:`_EVENT_MAX_CHARS` characters."""
+    return textwrap.shorten(" ".join(str(label).split()), width=_EVENT_MAX_CHARS, placeholder="…")
+
+
+# --------------------------------------------------------------------------- placing labels
+
+
+@dataclass(frozen=True)
+class EventLabel:
+    """An event label placed in the strip; positions in inches from the strip's left edge."""
+
+    x: float  # the event's date (matplotlib date number)
+    text: str
+    at: float  # the event's date, in inches from the strip's left edge
+    start: float
+    end: float
+    right_aligned: bool  # ends at its date instead of starting there (near the right edge)
+
+
+def _make_label(x: float, text: str, x_min: float, x_max: float) -> EventLabel:
+    """Measure a label: it starts just right of its date; near the right edge it ends there."""
+    axis_w = FIG_WIDTH - MARGIN_LEFT - MARGIN_RIGHT
+    at = (x - x_min) / (x_max - x_min) * axis_w
+    width = text_width_in(text) + 0.08
+    if at + width <= axis_w + MARGIN_RIGHT * 0.8:
+        return EventLabel(x, text, at, at, at + width, False)
+    return EventLabel(x, text, at, at - width, at, True)
+
+
+def crosses(line: EventLabel, label: EventLabel, gap: float = 0.06) -> bool:
+    """Tell whether ``line``'s leader (at its date) would run through ``label``'s text."""
+    if line is label or line.at == label.at:
+        return False
+    return label.start - gap < line.at < label.end + gap
+
+
+def _placing_order(label: EventLabel, index: int) -> tuple[bool, float, int]:
+    """Left-aligned labels right to left (same date: last first), then right-aligned ones."""
+    if label.right_aligned:
+        return True, label.at, index
+    return False, -label.at, -index
+
+
+def place_labels(events: Sequence[tuple[float, str]], x_min: float,
+                 x_max: float) -> list[tuple[EventLabel, int]]:
+    """Give each event label a row of the strip (0 = nearest the plot).
+
+    Labels in one row never overlap, and a leader line (from the plot up to its label) never
+    runs through another label: where a label covers a later event's date, the later event
+    goes lower. Labels are placed right to left, each in the lowest row allowed, which builds
+    a descending staircase for a cluster of close events. Right-aligned labels at the right
+    edge are placed last.
+
+    Returns:
+        ``(label, row)`` pairs, in the order of ``events``.
+
+    """
+    gap = 0.08
+    labels = [_make_label(x, text, x_min, x_max) for x, text in events]
+    order = sorted(range(len(labels)), key=lambda i: _placing_order(labels[i], i))
+    rows: dict[int, int] = {}
+    for i in order:
+        me = labels[i]
+        lowest = 1 + max((rows[j] for j in rows if crosses(labels[j], me)), default=-1)
+        row = lowest
+        while any(rows[j] == row and labels[j].start < me.end + gap
+                  and me.start < labels[j].end + gap for j in rows):
+            row += 1
+        rows[i] = row
+    return [(labels[i], rows[i]) for i in range(len(labels))]
+
+
+def strip_height(placed: Sequence[tuple[EventLabel, int]]) -> float:
+    """Height of the strip that holds the placed labels, in inches (padding alone if none)."""
+    n_rows = max((row + 1 for _, row in placed), default=0)
+    return _STRIP_PAD * 2 + _STRIP_ROW * n_rows
+
+
+# --------------------------------------------------------------------------- drawing
+
+
+def event_line(ax: Axes, x: float, *, colour: str = EVENT_LINE, linewidth: float = 1.0,
+               zorder: float = 1.5) -> None:
+    """A dotted vertical line marking a policy move at date number ``x``."""
+    ax.axvline(x, color=colour, linestyle=":", linewidth=linewidth, zorder=zorder)
+
+
+def draw_labels(strip: Axes, placed: Sequence[tuple[EventLabel, int]],
+                colours: Mapping[Event, str] | None = None) -> None:
+    """Leaders from the plot up to each label in the strip, a dot, and the label.
+
+    Args:
+        strip: The strip's axes; its y runs in inches from the bottom of the strip.
+        placed: The labels and their rows (:func:`place_labels`).
+        colours: Colour of some events' leaders, dots and labels, by ``(date, label)``; the
+            others are grey. A label in :data:`~sim.viz.style.EVENT_LINE` grey is written in
+            :data:`~sim.viz.style.TEXT` colour, like an uncoloured one.
+
+    """
+    by_place = {(month_x(date), _short(text)): colour
+                for (date, text), colour in (colours or {}).items()}
+    for label, row in placed:
+        colour = by_place.get((label.x, label.text))
+        y = _STRIP_PAD + (row + 0.5) * _STRIP_ROW
+        strip.plot([label.x, label.x], [0, y], color=colour or EVENT_LINE, linestyle=":",
+                   linewidth=1.0, zorder=1)
+        strip.plot([label.x], [y], marker="o", markersize=2.5, color=colour or GREY, zorder=3)
+        offset = -3 if label.right_aligned else 3
+        text = colour if colour not in (None, EVENT_LINE) else TEXT
+        strip.annotate(label.text, (label.x, y), xytext=(offset, 0), textcoords="offset points",
+                       ha="right" if label.right_aligned else "left", va="center",
+                       fontsize=EVENT_FONT, color=text, zorder=4)

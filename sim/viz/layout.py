@@ -1,0 +1,168 @@
+"""The layout of a figure over time: event strip on top, panels sharing the dates, legend below.
+
+Every chipsim figure over months - the run, story and comparison figures - is built on one fixed
+layout (:func:`make_layout`): the title block, the event strip with the policy moves' labels
+(:mod:`sim.viz.events`), the panels top to bottom sharing the date axis, then the legend and the
+source line. Sizes are in inches and fixed, so output is byte-stable and text never collides;
+only the strip's height varies, with the number of label rows it needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.dates import (
+    AutoDateLocator,
+    ConciseDateFormatter,
+    DateFormatter,
+    MonthLocator,
+    date2num,
+)
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+from sim.viz.events import (
+    Event,
+    EventLabel,
+    draw_labels,
+    event_line,
+    place_labels,
+    strip_height,
+    visible_events,
+)
+from sim.viz.style import (
+    FIG_WIDTH,
+    MARGIN_LEFT,
+    MARGIN_RIGHT,
+    new_figure,
+    seeds_text,
+    source_line,
+    style_panel,
+    title_block,
+    version,
+)
+
+# In inches, like the margins of :mod:`sim.viz.style`.
+_TOP_TEXT = 0.85  # title and subtitle
+_BOTTOM_TEXT = 1.05  # tick labels, legend, source line
+_PANEL_GAP = 0.35
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A built figure and its axes: the event strip on top, then the panels."""
+
+    figure: Figure
+    strip: Axes
+    panels: list[Axes]
+    labels: list[tuple[EventLabel, int]]  # event labels and their rows in the strip
+
+
+def make_layout(dates: pd.DatetimeIndex, events: Sequence[Event], *,
+                panel_heights: Sequence[float]) -> Layout:
+    """Create the figure: event strip on top, then the panels, sharing the date axis.
+
+    Args:
+        dates: The months plotted (see :func:`dates`).
+        events: Policy moves as ``(date "YYYY-MM", label)``; those outside the months are
+            left out.
+        panel_heights: Height of each panel, top to bottom, in inches.
+
+    """
+    x_min, x_max = _x_limits(dates)
+    placed = place_labels(visible_events(events, x_min, x_max), x_min, x_max)
+    strip_h = strip_height(placed)
+    panels_h = sum(panel_heights) + _PANEL_GAP * (len(panel_heights) - 1)
+    height = _TOP_TEXT + strip_h + panels_h + _BOTTOM_TEXT
+    fig = new_figure(FIG_WIDTH, height)
+
+    def rect(top_in: float, h_in: float) -> list[float]:
+        return [MARGIN_LEFT / FIG_WIDTH, 1 - (top_in + h_in) / height,
+                (FIG_WIDTH - MARGIN_LEFT - MARGIN_RIGHT) / FIG_WIDTH, h_in / height]
+
+    top = _TOP_TEXT
+    strip = fig.add_axes(rect(top, strip_h))
+    top += strip_h
+    panels: list[Axes] = []
+    for h in panel_heights:
+        panels.append(fig.add_axes(rect(top, h), sharex=strip))
+        top += h + _PANEL_GAP
+    _style_strip(strip, x_min, x_max, strip_h)
+    for ax in panels:
+        style_panel(ax)
+    _date_ticks(panels[-1], len(dates))
+    return Layout(fig, strip, panels, placed)
+
+
+def dates(timeseries: pd.DataFrame) -> pd.DatetimeIndex:
+    """Return the months of the table, as timestamps at the first of each month."""
+    months = sorted(set(timeseries["date"].astype(str)))
+    if not months:
+        raise ValueError("timeseries has no rows to plot")
+    return pd.DatetimeIndex(pd.to_datetime(months, format="%Y-%m"))
+
+
+def _x_limits(dates: pd.DatetimeIndex) -> tuple[float, float]:
+    """Return the plotted x range: the period plus half a month either side."""
+    nums = date2num(dates.to_pydatetime())
+    return float(nums[0] - 15), float(nums[-1] + 15)
+
+
+def _date_ticks(ax: Axes, n_months: int) -> None:
+    """Month ticks for short periods, automatic (months, quarters, years) otherwise."""
+    if n_months < 6:
+        ax.xaxis.set_major_locator(MonthLocator())
+        ax.xaxis.set_major_formatter(DateFormatter("%Y-%m"))
+        return
+    locator = AutoDateLocator(minticks=5, maxticks=14)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+
+
+def _style_strip(strip: Axes, x_min: float, x_max: float, height_in: float) -> None:
+    """Hide the strip's axes; its y runs in inches from the bottom of the strip."""
+    strip.set_xlim(x_min, x_max)
+    strip.set_ylim(0, height_in)
+    strip.set_axis_off()
+
+
+def mark_events(layout: Layout, colours: Mapping[Event, str] | None = None) -> None:
+    """Dotted vertical lines in every panel, and labelled leaders in the strip.
+
+    Args:
+        layout: The figure, from :func:`make_layout`.
+        colours: Colour of some events' leaders, dots and labels, by ``(date, label)`` as
+            given to :func:`make_layout`; the others are grey. A label in
+            :data:`~sim.viz.style.EVENT_LINE` grey is written in :data:`~sim.viz.style.TEXT`
+            colour, like an uncoloured one.
+
+    """
+    for x in sorted({label.x for label, _ in layout.labels}):
+        for ax in layout.panels:
+            event_line(ax, x)
+    draw_labels(layout.strip, layout.labels, colours)
+
+
+def legend(layout: Layout, handles: Sequence[Line2D | Patch], *,
+           ncol: int | None = None) -> None:
+    """The legend below the lowest panel: one row (``ncol`` entries a row if given)."""
+    fig = layout.figure
+    height = fig.get_figheight()
+    fig.legend(handles=list(handles), loc="upper center", ncol=ncol or len(handles),
+               frameon=False, fontsize=9,
+               bbox_to_anchor=(0.5 + (MARGIN_LEFT - MARGIN_RIGHT) / 2 / FIG_WIDTH,
+                               (_BOTTOM_TEXT - 0.38) / height))
+
+
+def annotate(layout: Layout, *, heading: str, scenario: str, n_seeds: int) -> None:
+    """Title, subtitle (scenario and seeds) and the source line of a single-scenario figure."""
+    seeds = seeds_text(n_seeds)
+    subtitle = f"Scenario: {scenario} · {seeds}"
+    if layout.labels:
+        subtitle += " · dotted lines: policy moves"
+    title_block(layout.figure, heading, subtitle)
+    source_line(layout.figure, f"chipsim {version()}; median and 5–95 % band over {seeds}")
