@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 
 import sim
-from sim.app.dashboard import DashboardModel, Levers, model_params, status_html, with_levers
+from sim.app.dashboard import model_params, status_html
+from sim.app.levers import DashboardModel, Levers, with_levers
 from sim.world.months import parse_month
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,7 +123,7 @@ def test_status_lists_the_moves_applied_so_far_newest_first():
 
 
 def test_live_figures_label_their_axes_and_mark_the_moves_applied():
-    from sim.app.dashboard import channels_figure, market_figure, revenue_figure
+    from sim.app.figures import channels_figure, market_figure, revenue_figure
     from sim.viz.style import CHANNEL_COLOURS, EVENT_LINE
 
     model = DashboardModel()
