@@ -13,11 +13,9 @@ from scipy import stats
 from sim.analysis.sensitivity import (
     TruncatedDistribution,
     fixed_parameters,
-    saltelli_design,
-    sobol_analysis,
-    sobol_indices,
     uncertain_parameters,
 )
+from sim.analysis.sobol import saltelli_design, sobol_analysis, sobol_indices
 from sim.scenario.scenario import load_counterfactual, load_scenario
 from sim.world.parameters import Distribution
 

@@ -265,7 +265,8 @@ def comparison_table(values: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
     Args:
         values: scenario label -> per-seed values (index: seed; one column per metric, as from
-            :func:`sim.experiments.summary.per_seed`), in comparison order. The first is the reference.
+            :func:`sim.experiments.summary.per_seed`), in comparison order. The first is the
+            reference.
 
     Returns:
         One row per metric (in :data:`sim.model.metrics.METRIC_NAMES` order, those present):
