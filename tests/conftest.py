@@ -77,7 +77,7 @@ def run_metrics(scenario: Scenario, seed: int | np.random.SeedSequence = 0,
                 check_conservation: bool = False) -> pd.DataFrame:
     """Run one model on ``seed``; return its monthly metrics (rows YYYY-MM, MODEL_METRICS)."""
     model = ChipTradeModel(scenario, seed=seed, check_conservation=check_conservation)
-    return frame(scenario, model.run())
+    return frame(scenario, model.run()[0])
 
 
 def run_model(scenario: Scenario, seed: int | np.random.SeedSequence = 0,
@@ -105,13 +105,35 @@ def track(scenario: Scenario, seed: int | np.random.SeedSequence = 0,
     def read(model: ChipTradeModel) -> None:
         done = model.month - 1  # step() has advanced the clock past the month just simulated
         if done >= scenario.start:
-            rows[format_month(done)] = {name: float(probe(model)) for name, probe in
+            rows[format_month(done)] = {name: first(probe(model)) for name, probe in
                                         probes.items()}
 
     model = run_model(scenario, seed, read, check_conservation=check_conservation)
     probed = pd.DataFrame.from_dict(rows, orient="index", columns=list(probes))
     probed.index.name = "date"
-    return frame(scenario, model.records), probed
+    return frame(scenario, model.records[0]), probed
+
+
+def first(value: Any) -> float:
+    """A probe's value for the first (here: only) replication, as a float."""
+    return float(np.asarray(value, dtype=float).ravel()[0])
+
+
+def ensemble(scenario: Scenario, seeds: int = 3) -> np.ndarray:
+    """Replications 0..seeds-1 of ``scenario`` stepped together: (seeds, months, MODEL_METRICS)."""
+    from sim.experiments.replication import replication_seed
+
+    return ChipTradeModel(scenario, seeds=[replication_seed(scenario.seed, i)
+                                           for i in range(seeds)]).run()
+
+
+def window(scenario: Scenario, records: np.ndarray, metric: str, start: str | None = None,
+           end: str | None = None) -> np.ndarray:
+    """Each replication's total of ``metric`` over start..end (inclusive): shape (seeds,)."""
+    j = MODEL_METRICS.index(metric)
+    a = 0 if start is None else month_index(scenario, start)
+    b = records.shape[1] if end is None else month_index(scenario, end) + 1
+    return records[:, a:b, j].sum(axis=1)
 
 
 def added(cumulative: pd.Series, start: str, end: str | None = None) -> float:

@@ -1,431 +1,432 @@
-"""Each policy move moves what it should: the same world and seeds, with and without the move.
+"""Every policy move acts once, through the mechanism the record reports, in the right direction.
 
-Every test compares a scenario WITH one event against the same scenario WITHOUT it (the late-2023
-rules, a small population, fixed seeds) and asserts the direction of the effect after the event
-takes effect. Chip-level quantities are read from the ledger (``ledger.shipped[chip, channel]``,
-cumulative units) and from the smugglers' and buyers' arrays.
+One or more tests per move (FACTS §A): the direction of its effect against the same world without
+it, on the same seeds (common random numbers), and the stage at which it acts. Order-of-magnitude
+checks against the record's figures are in test_record.py; each probability applying once is
+checked on a tiny market in test_each_rule_once.py.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import BASELINE, added, make, run_metrics, total, track
+from conftest import ensemble, first, make, month_index, track, window
 
+from sim.model.metrics import MODEL_METRICS
+from sim.model.model import ChipTradeModel
 from sim.moves import MOVES
-from sim.world.actors import BUYER_CLASSES, ROUTES
+from sim.world.actors import ROUTES
+from sim.world.catalogue import CHIPS
 
 DATE = "2024-10"  # when the move under test takes effect
-SEEDS = (0, 1, 2)
-NOISY_SEEDS = (0, 1, 2, 3, 4)  # for effects on seizures, which are a few lumpy shipments a month
+AFTER = ("2024-10", "2025-06")  # the months after it, to the end of the test period
+SEEDS = 4
 
 
-def with_and_without(event: dict, seeds=SEEDS, **kw):  # noqa: ANN001, ANN003
-    """Monthly metrics per seed, for the scenario with ``event`` and the one without."""
-    with_ = make(events=[{"date": DATE, **event}], **kw)
-    without = make(**kw)
-    return ([run_metrics(with_, s) for s in seeds], [run_metrics(without, s) for s in seeds])
+def pair(event: dict, seeds: int = SEEDS, events_before: tuple = (), **kw):  # noqa: ANN003
+    """(with, without): the same world with and without ``event``, on the same seeds."""
+    with_ = make(events=[*events_before, event], **kw)
+    without = make(events=list(events_before), **kw)
+    return (with_, ensemble(with_, seeds)), (without, ensemble(without, seeds))
 
 
-def shipped(chip: str, destination: str = "legal"):  # noqa: ANN201
-    """Probe: cumulative units of ``chip`` shipped to ``destination``."""
-    return lambda model: model.ledger.shipped[chip, destination]
-
-
-def chip_shipments(scenario, chip, seeds=SEEDS, destination="legal"):  # noqa: ANN001, ANN201
-    """Cumulative shipments of a chip through a channel, one Series (YYYY-MM) per seed."""
-    return [track(scenario, s, units=shipped(chip, destination))[1]["units"] for s in seeds]
+def total(run, metric: str, span: tuple[str, str] = AFTER) -> float:  # noqa: ANN001
+    """Mean over seeds of a metric's total over ``span``."""
+    scenario, records = run
+    return float(window(scenario, records, metric, *span).mean())
 
 
 def test_a_test_below_covers_every_move():
     covered = {
         "us.licence_requirement", "us.revenue_share", "us.tariff", "us.enforcement",
-        "us.remote_access_rule", "us.location_verification", "cn.import_block",
-        "cn.purchase_guidance", "cn.domestic_mandate", "cn.domestic_subsidy",
+        "us.remote_access_rule", "us.location_verification", "us.affiliates_rule",
+        "cn.import_block", "cn.purchase_guidance", "cn.domestic_mandate", "cn.domestic_subsidy",
         "transit.permit_requirement", "supply.shock", "trade.truce",
     }
     assert covered == set(MOVES)
 
 
-# --- us.licence_requirement ---------------------------------------------------------------------
+# --- us.licence_requirement (M1, M2, M5, M12, M14) ---------------------------------------------
 
-H20_BAN = {"move": "us.licence_requirement", "chips": ["H20", "MI308"], "approval": 0.0}
-#: Buyers hear rumours this many months before an announcement (pinned: some tests use it).
-RUMOURS = {"buyers.anticipation_months": 3}
+H20_BAN = {"date": DATE, "move": "us.licence_requirement", "chips": ["H20", "MI308"],
+           "approval": 0.0}
 
 
 def test_licence_requirement_without_approvals_stops_legal_exports_of_its_chips():
-    ban = make(events=[{"date": DATE, **H20_BAN}])
-    free = make()
-    for chip in ("H20", "MI308"):
-        for seed in SEEDS:
-            after_ban = chip_shipments(ban, chip, [seed])[0]
-            without = chip_shipments(free, chip, [seed])[0]
-            # nothing ships once the rule has been in force for a month...
-            assert added(after_ban, "2024-11") == 0.0, (chip, seed)
-            # ...while without the rule the chip keeps selling
-            assert added(without, "2024-11") > 10_000, (chip, seed)
+    with_, without = pair(H20_BAN)
+    assert total(with_, "legal_export_units_H20") == 0.0
+    assert total(without, "legal_export_units_H20") > 1e5
+    assert total(with_, "legal_export_units") < 0.5 * total(without, "legal_export_units")
 
 
-def test_licence_requirement_without_approvals_lowers_legal_export_units():
-    with_, without = with_and_without(H20_BAN, parameters=RUMOURS)
-    assert total(with_, "legal_export_units", DATE) < 0.6 * total(without, "legal_export_units",
-                                                                  DATE)
-    # before the rumours of the rule (from 2024-07) the two worlds are the same
-    for a, b in zip(with_, without, strict=True):
-        assert np.array_equal(a.loc[:"2024-06"].to_numpy(), b.loc[:"2024-06"].to_numpy())
-
-
-def test_licence_requirement_does_not_affect_unnamed_chips_directly():
-    ban = make(events=[{"date": DATE, **H20_BAN}])
-    assert all(added(s, "2024-11") > 0 for s in chip_shipments(ban, "SV1"))
-
-
-def test_licence_requirement_also_stops_back_orders_placed_before_it():
-    # Buyers stockpile ahead of the rumoured rule beyond what vendors hold; the orders still
-    # waiting when the rule takes effect need a licence too (FACTS M2: the stuck H20 orders).
-    ban = make(events=[{"date": DATE, **H20_BAN}])
-    for seed in SEEDS:
-        # there were back-orders waiting, and they were cancelled rather than shipped
-        assert run_metrics(ban, seed).loc[DATE, "cancelled_orders_units"] > 0.0
-        for chip in ("H20", "MI308"):
-            assert added(chip_shipments(ban, chip, [seed])[0], DATE) == 0.0, (chip, seed)
-
-
-def test_licence_cap_bounds_units_approved_for_china():
-    cap = 30_000
-    capped = make(events=[{"date": "2024-04", "move": "us.licence_requirement", "chips": ["H20"],
-                           "approval": 1.0, "cap_units": cap}])
-    free = make()
-    for seed in SEEDS:
-        assert added(chip_shipments(capped, "H20", [seed])[0], "2024-05") <= cap * 1.000001
-        assert added(chip_shipments(free, "H20", [seed])[0], "2024-05") > 3 * cap
-
-
-def test_unfilled_legal_orders_are_not_also_reordered():
-    def pending_h100e(model) -> float:  # noqa: ANN001
-        market = model.market
-        return sum(float((units * market.options.legal_fit(chip)).sum())
-                   for (_, chip, _), units in market.orders.waiting.items())
-
-    scenario = make()
-    for seed in SEEDS:
-        _, probed = track(scenario, seed, pending=pending_h100e,
-                          demand=lambda model: float(model.book.base_demand.sum()),
-                          backlog=lambda model: float(model.book.backlog.sum()))
-        # orders do wait in the book all along (else there is nothing to reorder)...
-        assert (probed["pending"] > 0.0).all(), seed
-        # ...and the need they cover is not carried to the backlog to be ordered again: in this
-        # world every shortfall is on order (a buyer settling without counting its waiting
-        # orders carries over about 12,000 H100e a month)
-        assert (probed["backlog"] == 0.0).all(), seed
-        # back-orders never exceed a year of Chinese buyers' base demand
-        assert (probed["pending"] <= 12 * probed["demand"]).all(), seed
-
-
-# --- stockpiling ahead of a rule, write-downs when it strands a part ----------------------------
+def test_licence_ban_pushes_buyers_into_domestic_chips_and_diversion():
+    with_, without = pair(H20_BAN)
+    for metric in ("domestic_units", "diverted_units", "smuggled_units"):
+        assert total(with_, metric) > total(without, metric), metric
 
 
 def test_announced_licence_rule_raises_legal_purchases_before_it_takes_effect():
-    date = "2025-01"
-    rule = {"date": date, "move": "us.licence_requirement", "chips": ["H20"], "approval": 0.0}
-    none = chip_shipments(make(parameters=RUMOURS), "H20")
-    late = chip_shipments(make(events=[{**rule, "announced": date}], parameters=RUMOURS), "H20")
-    early = chip_shipments(make(events=[{**rule, "announced": "2024-06"}], parameters=RUMOURS),
-                           "H20")
-    window = ("2024-02", "2024-12")  # the months before the rule takes effect
-    for n, lt, e in zip(none, late, early, strict=True):
-        assert added(lt, *window) > 1.1 * added(n, *window)  # rumours: buy ahead
-        assert added(e, *window) > 1.1 * added(lt, *window)  # earlier announcement: buy more
+    announced = dict(H20_BAN, announced="2024-07")
+    with_, without = pair(announced)
+    before = ("2024-07", "2024-09")
+    assert total(with_, "legal_export_units_H20", before) > 1.5 * total(
+        without, "legal_export_units_H20", before)
 
 
-def test_stranded_china_only_chip_is_written_down_in_the_effective_month():
-    with_, without = with_and_without(
-        {"move": "us.licence_requirement", "chips": ["H20"], "approval": 0.0})
-    for a, b in zip(with_, without, strict=True):
-        assert a.loc[DATE, "writedown_usd"] > 0.0
-        assert a.loc[:"2024-09", "writedown_usd"].sum() == 0.0
-        assert b["writedown_usd"].sum() == 0.0
+def test_licence_ban_strands_china_only_inventory_and_writes_it_down():
+    with_, without = pair(H20_BAN)
+    assert total(with_, "writedown_usd", (DATE, DATE)) > 1e8
+    assert total(without, "writedown_usd") == 0.0
 
 
-def test_china_only_chip_blocked_for_everyone_by_china_is_written_down():
-    with_, _ = with_and_without({"move": "cn.import_block", "chips": ["MI308"]})
-    for a in with_:
-        assert a.loc[DATE, "writedown_usd"] > 0.0
+def test_licence_cap_bounds_units_approved_for_china():
+    cap = 20000.0
+    rule = {"date": DATE, "move": "us.licence_requirement", "chips": ["H20"], "approval": 1.0,
+            "cap_units": cap}
+    (_, records), _ = pair(rule, seeds=2)
+    scenario = make(events=[rule])
+    assert (window(scenario, records, "legal_export_units_H20", *AFTER) <= cap * 1.000001).all()
 
 
-def test_global_chip_under_a_licence_rule_is_not_written_down():
-    with_, _ = with_and_without(
-        {"move": "us.licence_requirement", "chips": ["SV1"], "approval": 0.0})
-    for a in with_:
-        assert a["writedown_usd"].sum() == 0.0
+def test_us_demand_first_caps_china_at_a_share_of_overseas_shipments():
+    opened = {"date": DATE, "move": "us.licence_requirement", "chips": ["H200"], "approval": 1.0,
+              "us_supply_first": True, "max_share_of_us": 0.1}
+    scenario = make(events=[opened])
+    model = ChipTradeModel(scenario, seed=0)
+    china, overseas = [], []
+    orig = model.ledger.shipment
+
+    def watch(chip, destination, units):  # noqa: ANN001, ANN202
+        if chip == "H200" and model.month >= month_index(scenario, DATE) + scenario.start:
+            (china if destination == "legal" else overseas if destination == "overseas"
+             else []).append(first(units))
+        orig(chip, destination, units)
+
+    model.ledger.shipment = watch
+    model.run()
+    assert sum(china) > 0
+    assert sum(china) <= 0.1 * sum(overseas) * 1.000001
 
 
-# --- us.revenue_share and us.tariff ---------------------------------------------------------------
+def test_licence_rule_books_the_fixed_compliance_cost_of_each_application():
+    rule = {"date": DATE, "move": "us.licence_requirement", "chips": ["H20"], "approval": 1.0}
+    with_, without = pair(rule)
+    assert total(with_, "licence_cost_usd") > 0
+    assert total(without, "licence_cost_usd") == 0
 
 
-def test_revenue_share_raises_us_fees():
-    with_, without = with_and_without(
-        {"move": "us.revenue_share", "chips": ["H20"], "share": 0.15})
-    for a, b in zip(with_, without, strict=True):
-        assert (a.loc[DATE:, "us_fees_usd"] > 0).all()
-        assert a.loc[:"2024-09", "us_fees_usd"].sum() == 0.0
-        assert b["us_fees_usd"].sum() == 0.0
+def test_licence_cost_falls_hardest_on_the_small_vendor():
+    """F15: a fixed cost per licence weighs most, per chip sold, on the vendor with small orders."""
+    rule = {"date": DATE, "move": "us.licence_requirement", "chips": ["SV1", "H20"],
+            "approval": 1.0}
+    (scenario, records), _ = pair(rule)
+
+    def per_unit(vendor: str, chip: str) -> float:
+        cost = window(scenario, records, f"licence_cost_usd_{vendor}", *AFTER).sum()
+        return float(cost / window(scenario, records, f"legal_export_units_{chip}", *AFTER).sum())
+
+    assert per_unit("small_us", "SV1") > 2 * per_unit("nvidia", "H20")
 
 
-def test_larger_revenue_share_collects_more():
-    small, _ = with_and_without({"move": "us.revenue_share", "chips": ["H20"], "share": 0.1})
-    large, _ = with_and_without({"move": "us.revenue_share", "chips": ["H20"], "share": 0.3})
-    assert total(large, "us_fees_usd") > total(small, "us_fees_usd")
+def test_a_vendor_files_no_licence_whose_margin_does_not_cover_its_cost():
+    rule = {"date": DATE, "move": "us.licence_requirement", "chips": ["SV1"], "approval": 1.0}
+    prohibitive = make(events=[rule], parameters={"vendors.licence_cost_usd": 1.0e9})
+    records = ensemble(prohibitive, 2)
+    assert window(prohibitive, records, "legal_export_units_SV1", *AFTER).sum() == 0.0
+    assert window(prohibitive, records, "licence_cost_usd", *AFTER).sum() == 0.0
 
 
-def test_tariff_raises_us_fees_from_its_date():
-    tariff = {"move": "us.tariff", "chips": ["H20"], "rate": 0.5}
-    with_, without = with_and_without(tariff)
-    assert all((a.loc[DATE:, "us_fees_usd"] > 0).all() for a in with_)
-    assert total(without, "us_fees_usd") == 0.0
-    assert total(with_, "us_fees_usd", end="2024-09") == 0.0
-    # (its cut to the chip's legal sales: test_move_cuts_legal_sales_of_the_chip_it_names)
+def test_orders_placed_licence_free_are_refused_when_a_rule_arrives_first():
+    """M2: H20 orders waiting when the rule came in were stuck (refused on arrival)."""
+    short = {"date": "2024-08", "move": "supply.shock", "component": "hbm",
+             "capacity_change": -0.95, "chips": ["H20"]}
+    with_, without = pair(H20_BAN, events_before=(short,))
+    assert total(with_, "cancelled_orders_units", (DATE, DATE)) > 0
+    assert total(without, "cancelled_orders_units") == 0
 
 
-# --- us.enforcement, us.location_verification, transit.permit_requirement -----------------------
+# --- us.revenue_share (M7, M11) and us.tariff (M13) --------------------------------------------
+
+SHARE = {"date": DATE, "move": "us.revenue_share", "chips": ["H20"], "share": 0.25}
 
 
-#: Moves that catch smugglers: (event, most of the smuggled units left, least rise in seizures),
-#: totals over NOISY_SEEDS from the move's date, against the same world without it.
-SMUGGLING_CUTS = {
-    "us.enforcement": ({"move": "us.enforcement", "intensity": 4.0}, 0.9, 1.5),
-    "us.location_verification": ({"move": "us.location_verification", "detection": 0.5},
-                                 0.5, 1.5),
-    "transit.permit_requirement": ({"move": "transit.permit_requirement", "country": "malaysia",
-                                    "detection": 0.2}, 0.95, 1.1),
-}
+def test_collected_revenue_share_goes_to_the_us_government():
+    with_, without = pair(SHARE)
+    assert total(with_, "us_fees_usd") > 0 and total(without, "us_fees_usd") == 0
+    assert total(with_, "legal_export_units_H20") < total(without, "legal_export_units_H20")
 
 
-@pytest.fixture(scope="module")
-def noisy_without_moves():
-    return [run_metrics(make(), s) for s in NOISY_SEEDS]
+def test_announced_share_never_collected_is_priced_in_but_not_paid():
+    """M7: announced, never codified, nothing paid; vendors priced it in."""
+    announced = dict(SHARE, collected=False)
+    with_, without = pair(announced)
+    assert total(with_, "us_fees_usd") == 0
+    assert total(with_, "legal_export_units_H20") < total(without, "legal_export_units_H20")
 
 
-@pytest.mark.parametrize("case", list(SMUGGLING_CUTS), ids=list(SMUGGLING_CUTS))
-def test_move_lowers_smuggling_and_raises_seizures(case, noisy_without_moves):
-    event, most_smuggled, least_seized = SMUGGLING_CUTS[case]
-    with_ = [run_metrics(make(events=[{"date": DATE, **event}]), s) for s in NOISY_SEEDS]
-    without = noisy_without_moves
-    assert total(with_, "smuggled_units", DATE) < most_smuggled * total(without,
-                                                                        "smuggled_units", DATE)
-    assert total(with_, "seized_units", DATE) > least_seized * total(without, "seized_units",
-                                                                     DATE)
+def test_tariff_is_levied_at_import_on_the_list_price():
+    tariff = {"date": DATE, "move": "us.tariff", "chips": ["H20"], "rate": 0.25}
+    (scenario, records), _ = pair(tariff, seeds=1)
+    units = window(scenario, records, "legal_export_units_H20", DATE, DATE)
+    fees = window(scenario, records, "us_fees_usd", DATE, DATE)
+    assert units[0] > 0
+    assert fees[0] == pytest.approx(0.25 * CHIPS["H20"].list_price_usd * units[0], rel=1e-9)
 
 
-def test_stronger_enforcement_seizes_more():
-    mild = [run_metrics(make(events=[{"date": DATE, "move": "us.enforcement",
-                                      "intensity": 2.0}]), s) for s in NOISY_SEEDS]
-    hard = [run_metrics(make(events=[{"date": DATE, "move": "us.enforcement",
-                                      "intensity": 6.0}]), s) for s in NOISY_SEEDS]
-    assert total(hard, "seized_units", DATE) > 1.5 * total(mild, "seized_units", DATE)
-    assert total(hard, "smuggled_units", DATE) < 0.9 * total(mild, "smuggled_units", DATE)
+def test_share_and_tariff_are_separate_mechanisms():
+    """The share is a cut of the sale price; the tariff is levied on the list price."""
+    share = make(events=[dict(SHARE, share=0.2)])
+    tariff = make(events=[{"date": DATE, "move": "us.tariff", "chips": ["H20"], "rate": 0.2}])
+    a, b = ensemble(share, 1), ensemble(tariff, 1)
+    fee_a = window(share, a, "us_fees_usd", DATE, DATE)[0]
+    fee_b = window(tariff, b, "us_fees_usd", DATE, DATE)[0]
+    units = window(share, a, "legal_export_units_H20", DATE, DATE)[0]
+    assert fee_a > 0.2 * CHIPS["H20"].list_price_usd * units * 1.0001  # share of a marked-up price
+    assert fee_b > 0 and fee_a != pytest.approx(fee_b)
 
 
-def test_transit_permit_drives_smugglers_off_the_route():
-    malaysia = ROUTES.index("malaysia")
-    probes = {
-        "shipped": lambda m: float(m.smugglers.shipped[m.smugglers.route == malaysia].sum()),
-        "active": lambda m: float((m.smugglers.active
-                                   & (m.smugglers.route == malaysia)).sum()),
-        "risk": lambda m: float(m.smugglers.detection()[malaysia]),
-    }
-    permit = make(events=[{"date": DATE, "move": "transit.permit_requirement",
-                           "country": "malaysia", "detection": 0.5, "cost": 500}])
-    for seed in SEEDS:
-        _, with_ = track(permit, seed, **probes)
-        _, without = track(make(), seed, **probes)
-        assert (with_.loc[DATE:, "risk"] > without.loc[DATE:, "risk"]).all()
-        assert with_.loc[DATE:, "shipped"].sum() < 0.5 * without.loc[DATE:, "shipped"].sum()
-        assert with_.loc["2025-06", "active"] < without.loc["2025-06", "active"]
+# --- us.enforcement (M3), transit.permit_requirement (M4), routes -------------------------------
 
 
-# --- us.remote_access_rule ------------------------------------------------------------------------
+def test_enforcement_raises_seizures_and_lowers_smuggling():
+    crackdown = {"date": DATE, "move": "us.enforcement", "intensity": 4.0}
+    with_, without = pair(crackdown, seeds=6)
+    assert total(with_, "smuggled_units") < total(without, "smuggled_units")
+    assert total(with_, "seized_units") > total(without, "seized_units")
 
 
-def test_remote_access_rule_lowers_offshore_cloud_capacity():
-    with_, without = with_and_without({"move": "us.remote_access_rule", "compliance": 0.8})
-    for a, b in zip(with_, without, strict=True):
-        assert (a.loc[DATE:, "cloud_capacity_units"] < b.loc[DATE:, "cloud_capacity_units"]).all()
-        assert a.loc[DATE:, "cloud_units"].sum() < b.loc[DATE:, "cloud_units"].sum()
+def test_enforcement_raises_the_risk_buyers_of_smuggled_chips_perceive():
+    crackdown = {"date": DATE, "move": "us.enforcement", "intensity": 4.0}
+    before = {}
+    for name, scenario in (("with", make(events=[crackdown])), ("without", make())):
+        model = ChipTradeModel(scenario, seed=0)
+        while model.month <= scenario.start + month_index(scenario, DATE):
+            model.step()
+        offers = model.market.offers_now()
+        before[name] = float(offers.mult[0, :, model.market.options.k_grey].mean())
+    assert before["with"] > before["without"]
+
+
+PERMIT = {"date": DATE, "move": "transit.permit_requirement", "country": "malaysia",
+          "detection": 0.3, "cost": 800}
+
+
+def test_transit_permit_diverts_trade_to_other_routes_and_raises_cost():
+    with_, without = pair(PERMIT, seeds=6)
+    late = ("2025-01", "2025-06")
+    assert total(with_, "smuggled_units_malaysia", late) < 0.7 * total(
+        without, "smuggled_units_malaysia", late)
+    others = [f"smuggled_units_{r}" for r in ROUTES if r != "malaysia"]
+    assert sum(total(with_, m, late) for m in others) > sum(total(without, m, late)
+                                                            for m in others)
+    assert total(with_, "smuggled_units", late) < total(without, "smuggled_units", late)
+
+
+def test_smugglers_leave_a_policed_route_gradually_not_all_at_once():
+    scenario = make(events=[PERMIT])
+    _, probed = track(scenario, 0, on_malaysia=lambda m: float(
+        (m.smugglers.route == ROUTES.index("malaysia")).mean()))
+    share = probed["on_malaysia"]
+    assert share.loc["2025-06"] < share.loc["2024-09"]
+    assert share.loc["2024-11"] > share.loc["2025-06"]  # still leaving months later
+
+
+def test_detection_on_a_route_rises_with_the_volume_sent_through_it():
+    model = ChipTradeModel(make(), seed=0)
+    model.step()
+    quiet = model.smugglers.detection()
+    model.smugglers.last_volume = model.smugglers.last_volume + 10 * model.smugglers.route_capacity
+    assert (model.smugglers.detection() > quiet).all()
+
+
+# --- us.remote_access_rule (M16), us.affiliates_rule (M18), us.location_verification (M17) ------
+
+
+def test_remote_access_rule_withdraws_offshore_cloud_capacity():
+    rule = {"date": DATE, "move": "us.remote_access_rule", "compliance": 0.6}
+    with_, without = pair(rule)
+    scenario, records = with_
+    j, k = month_index(scenario, "2025-06"), MODEL_METRICS.index("cloud_capacity_units")
+    assert records[:, j, k].mean() < without[1][:, j, k].mean()
+    assert total(with_, "subsidiary_units") < total(without, "subsidiary_units")
 
 
 def test_full_remote_access_compliance_closes_the_cloud_channel():
-    with_, _ = with_and_without({"move": "us.remote_access_rule", "compliance": 1.0})
-    for a in with_:
-        assert (a.loc[DATE:, "cloud_capacity_units"] == 0.0).all()
-        assert (a.loc[DATE:, "cloud_units"] == 0.0).all()
+    rule = {"date": DATE, "move": "us.remote_access_rule", "compliance": 1.0}
+    with_, _ = pair(rule)
+    assert total(with_, "cloud_units", ("2024-11", "2025-06")) == 0.0
 
 
-# --- cn.import_block ------------------------------------------------------------------------------
+AFFILIATES = {"id": "affiliates", "date": DATE, "move": "us.affiliates_rule", "screening": 0.6}
+
+
+def test_affiliates_rule_stops_front_company_purchases():
+    with_, without = pair(AFFILIATES)
+    assert total(with_, "subsidiary_units") < 0.8 * total(without, "subsidiary_units")
+    assert total(with_, "seized_units") > total(without, "seized_units")
+
+
+LOCATION = {"date": DATE, "move": "us.location_verification", "detection": 0.3}
+
+
+def test_location_verification_disables_smuggled_chips_after_delivery_not_at_the_border():
+    with_, without = pair(LOCATION, parameters={"smuggling.congestion": 0.0})
+    scenario, records = with_
+    disabled = window(scenario, records, "disabled_units", *AFTER)
+    smuggled = window(scenario, records, "smuggled_units", *AFTER)
+    assert disabled == pytest.approx(0.3 * smuggled)
+    assert total(without, "disabled_units") == 0
+    # it is not a border seizure: the routes' detection is unchanged
+    model_with = ChipTradeModel(scenario, seed=0)
+    model_without = ChipTradeModel(without[0], seed=0)
+    for model in (model_with, model_without):
+        while model.month <= scenario.start + month_index(scenario, DATE):
+            model.step()
+    assert np.array_equal(model_with.smugglers.detection(), model_without.smugglers.detection())
+
+
+def test_location_verification_lowers_what_a_smuggled_chip_is_worth_to_buyers():
+    with_, without = pair(LOCATION)
+    assert total(with_, "smuggled_units") < total(without, "smuggled_units")
+
+
+# --- cn.import_block (M15), cn.purchase_guidance (M6) --------------------------------------------
+
+BLOCK = {"date": DATE, "move": "cn.import_block", "chips": ["H20"], "allowed": ["research_labs"]}
 
 
 def test_import_block_stops_legal_imports_except_for_allowed_buyers():
-    # Only H20 is legal here (every other US part needs a licence that is never granted), so a
-    # buyer's legal receipts are its H20 receipts. The block lets research labs import H20.
-    only_h20 = [BASELINE[0] | {"chips": ["H100", "H200", "B200", "MI325X", "MI308", "SV1",
-                                         "RTXPRO6000D"]}]
-    block = {"date": DATE, "move": "cn.import_block", "chips": ["H20"],
-             "allowed": ["research_labs"]}
-    labs = BUYER_CLASSES.index("research_labs")
-
-    def legal_h100e(allowed: bool):  # noqa: ANN202
-        def probe(model) -> float:  # noqa: ANN001
-            rows = (model.book.buyer_class == labs) == allowed
-            return float(model.book.received["legal"][rows].sum())
-        return probe
-
-    for seed in SEEDS:
-        probes = {"others": legal_h100e(False), "labs": legal_h100e(True)}
-        _, blocked = track(make(events=[block], initial_policy=only_h20), seed, **probes)
-        _, open_ = track(make(initial_policy=only_h20), seed, **probes)
-        assert (blocked.loc[DATE:, "others"] == 0.0).all()
-        assert (blocked.loc[:"2024-09", "others"] > 0.0).all()
-        assert (open_.loc[DATE:, "others"] > 0.0).all()
-        assert blocked.loc[DATE:, "labs"].sum() > 0.0  # the allowed class still imports
+    with_, without = pair(BLOCK)
+    labs_only = total(with_, "legal_export_units_H20")
+    assert 0 < labs_only < 0.2 * total(without, "legal_export_units_H20")
+    model = ChipTradeModel(make(events=[BLOCK]), seed=0)
+    while model.month <= model.experiment.start + month_index(model.experiment, DATE):
+        model.step()
+    o = model.market.offers_now()
+    h20 = model.market.options.kinds.index(("legal", "H20"))
+    labs = model.book.buyer_class == 2  # research_labs
+    assert (o.open[0, labs, h20] == 1).all() and (o.open[0, ~labs, h20] == 0).all()
 
 
-# --- cn.purchase_guidance -------------------------------------------------------------------------
+def test_import_block_refuses_orders_placed_before_it_that_arrive_after_it():
+    early = {"date": "2024-08", "move": "us.licence_requirement", "chips": ["H20"],
+             "approval": 1.0, "delay_months": 3}
+    with_, without = pair(BLOCK, events_before=(early,))
+    assert total(with_, "cancelled_orders_units", (DATE, "2024-12")) > 0
+    assert total(without, "cancelled_orders_units") == 0
 
 
-def test_purchase_guidance_lowers_legal_export_units():
-    # (its cut to the chip's own sales: test_move_cuts_legal_sales_of_the_chip_it_names)
-    with_, without = with_and_without(
-        {"move": "cn.purchase_guidance", "chips": ["H20"], "pressure": 0.8})
-    assert total(with_, "legal_export_units", DATE) < total(without, "legal_export_units", DATE)
-    assert total(with_, "legal_export_units", end="2024-09") == \
-        total(without, "legal_export_units", end="2024-09")
+GUIDANCE = {"date": DATE, "move": "cn.purchase_guidance", "chips": ["H20"], "pressure": 0.8}
 
 
-# --- cn.domestic_mandate and cn.domestic_subsidy ------------------------------------------------
+def test_purchase_guidance_lowers_legal_purchases_of_its_chip():
+    with_, without = pair(GUIDANCE)
+    assert total(with_, "legal_export_units_H20") < 0.8 * total(without, "legal_export_units_H20")
 
 
-def test_domestic_mandate_raises_domestic_share():
-    with_, without = with_and_without(
-        {"move": "cn.domestic_mandate", "share": 0.8, "applies_to": "all"})
-    for a, b in zip(with_, without, strict=True):
-        assert (a.loc[DATE:, "domestic_share"] > b.loc[DATE:, "domestic_share"] + 0.05).all()
-        assert a.loc[DATE:, "domestic_units"].sum() > b.loc[DATE:, "domestic_units"].sum()
+def test_purchase_guidance_cancels_waiting_orders_when_it_comes_in():
+    waiting = {"date": "2024-08", "move": "us.licence_requirement", "chips": ["H20"],
+               "approval": 1.0, "delay_months": 3}
+    with_, without = pair(GUIDANCE, events_before=(waiting,))
+    assert total(with_, "cancelled_orders_units", (DATE, DATE)) > 0
+    assert total(without, "cancelled_orders_units", (DATE, DATE)) == 0
 
 
-@pytest.mark.parametrize("applies_to", ["state_funded", "public_dc", "inference"])
-def test_narrower_domestic_mandates_also_raise_domestic_share(applies_to):
-    with_, without = with_and_without(
-        {"move": "cn.domestic_mandate", "share": 1.0, "applies_to": applies_to})
-    assert total(with_, "domestic_units", DATE) > total(without, "domestic_units", DATE)
+# --- cn.domestic_mandate (M8, M9), cn.domestic_subsidy (M9, F13) ---------------------------------
 
 
-def test_domestic_subsidy_raises_domestic_share_more_with_a_larger_cost_multiple():
-    low, without = with_and_without({"move": "cn.domestic_subsidy", "cost_multiple": 2.0})
-    high, _ = with_and_without({"move": "cn.domestic_subsidy", "cost_multiple": 4.0})
-    for lo, hi, b in zip(low, high, without, strict=True):
-        share = {name: f.loc[DATE:, "domestic_share"].mean()
-                 for name, f in (("none", b), ("low", lo), ("high", hi))}
-        assert share["none"] < share["low"] < share["high"], share
+@pytest.mark.parametrize("applies_to", ["all", "state_funded", "public_dc", "inference"])
+def test_domestic_mandate_raises_domestic_units(applies_to):
+    mandate = {"date": DATE, "move": "cn.domestic_mandate", "share": 0.8,
+               "applies_to": applies_to}
+    with_, without = pair(mandate, seeds=2)
+    assert total(with_, "domestic_units") > total(without, "domestic_units")
 
 
-# --- supply.shock -------------------------------------------------------------------------------
+def test_domestic_subsidy_raises_domestic_units_more_with_a_larger_cost_multiple():
+    def subsidy(multiple: float) -> dict:
+        return {"date": DATE, "move": "cn.domestic_subsidy", "cost_multiple": multiple}
+
+    small, none = pair(subsidy(1.5), seeds=2)
+    large, _ = pair(subsidy(4.0), seeds=2)
+    assert total(none, "domestic_units") < total(small, "domestic_units") < total(
+        large, "domestic_units")
 
 
-def test_supply_shock_cutting_capacity_lowers_output_and_revenue_of_the_chip():
-    # H200 output is HBM-limited (FACTS F12): its capacity binds, so a capacity cut bites.
-    shock = {"move": "supply.shock", "component": "hbm", "capacity_change": -0.5,
+def test_domestic_output_never_exceeds_what_hbm_and_foundries_can_feed():
+    from sim.model.agents.vendors import domestic_ceiling
+
+    subsidy = {"date": "2024-02", "move": "cn.domestic_subsidy", "cost_multiple": 20.0}
+    scenario = make(events=[subsidy], parameters={"domestic.hbm_units_per_month": 30000})
+    model = ChipTradeModel(scenario, seed=0)
+    while model.month <= scenario.end:
+        model.step()
+        capacity = sum(first(v.capacity[c]) for v in model.vendors if v.domestic
+                       for c in v.chips)
+        assert capacity <= first(domestic_ceiling(model)) * 1.000001
+
+
+# --- supply.shock (F12) ----------------------------------------------------------------------
+
+
+def test_supply_shock_cutting_capacity_lowers_output_of_the_chip():
+    shock = {"date": DATE, "move": "supply.shock", "component": "hbm", "capacity_change": -0.5,
              "chips": ["H200"]}
-    with_ = make(events=[{"date": DATE, **shock}])
-    without = make()
-    probe = {"produced": lambda m: m.vendor_of("H200").produced["H200"]}
-    for seed in SEEDS:
-        a_metrics, a = track(with_, seed, **probe)
-        b_metrics, b = track(without, seed, **probe)
-        assert added(a["produced"], "2024-11") < 0.9 * added(b["produced"], "2024-11")
-        revenue = "vendor_revenue_usd_nvidia"
-        assert a_metrics.loc[DATE:, revenue].sum() < b_metrics.loc[DATE:, revenue].sum()
+    with_, without = pair(shock, seeds=1)
+    assert total(with_, "production_units_H200") < total(without, "production_units_H200")
 
 
-def test_supply_shock_price_change_raises_the_chips_price():
-    # (its cut to the chip's legal sales: test_move_cuts_legal_sales_of_the_chip_it_names)
+def test_supply_shock_reaches_domestic_chips_too():
+    shock = {"date": DATE, "move": "supply.shock", "component": "hbm", "capacity_change": -0.6,
+             "chips": ["ASCEND910C", "MLU590"]}
+    with_, without = pair(shock, seeds=2)
+    assert total(with_, "domestic_units") < total(without, "domestic_units")
+
+
+def test_supply_shock_price_change_raises_the_chips_list_price():
     shock = {"date": DATE, "move": "supply.shock", "component": "hbm", "price_change": 0.6,
-             "chips": ["H20"]}
-    probes = {chip: (lambda m, c=chip: m.vendor_of(c).list_price(c)) for chip in ("H20", "H200")}
-    _, dearer = track(make(events=[shock]), 0, **probes)
-    _, free = track(make(), 0, **probes)
-    assert (dearer.loc[DATE:, "H20"] > 1.1 * free.loc[DATE:, "H20"]).all()
-    assert dearer.loc[:"2024-09"].equals(free.loc[:"2024-09"])
-    assert dearer["H200"].equals(free["H200"])  # a chip the shock does not name
+             "chips": ["H200"]}
+    scenario = make(events=[shock])
+    _, probed = track(scenario, 0, h200=lambda m: m.list_price("H200"),
+                      h20=lambda m: m.list_price("H20"))
+    assert probed.loc[DATE, "h200"] == pytest.approx(1.6 * CHIPS["H200"].list_price_usd)
+    assert probed.loc["2024-09", "h200"] == pytest.approx(CHIPS["H200"].list_price_usd)
+    assert probed.loc[DATE, "h20"] == pytest.approx(CHIPS["H20"].list_price_usd)
 
 
-#: Moves that cut Chinese buyers' legal purchases of H20, and the most of the sales without the
-#: move that may remain in the month after the move (the effect is several times larger).
-H20_CUTS = {
-    "cn.import_block": ({"move": "cn.import_block", "chips": ["H20"],
-                         "allowed": ["research_labs"]}, 0.1),
-    "cn.purchase_guidance": ({"move": "cn.purchase_guidance", "chips": ["H20"],
-                              "pressure": 0.8}, 0.5),
-    "supply.shock-price": ({"move": "supply.shock", "component": "hbm", "price_change": 0.6,
-                            "chips": ["H20"]}, 0.6),
-    "us.tariff": ({"move": "us.tariff", "chips": ["H20"], "rate": 0.5}, 0.9),
-}
+# --- trade.truce (M10) -----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def h20_without_moves():
-    return chip_shipments(make(parameters=RUMOURS), "H20")
+def test_truce_suspends_the_named_event_and_it_resumes_afterwards():
+    truce = {"date": "2024-12", "move": "trade.truce", "suspends": ["affiliates"], "months": 3}
+    scenario = make(events=[AFFILIATES, truce])
+    _, probed = track(scenario, 0, screening=lambda m: m.policy.affiliates_screening)
+    s = probed["screening"]
+    assert s.loc["2024-11"] == 0.6
+    assert (s.loc["2024-12":"2025-02"] == 0.0).all()
+    assert (s.loc["2025-03":] == 0.6).all()
 
 
-@pytest.mark.parametrize("case", list(H20_CUTS), ids=list(H20_CUTS))
-def test_move_cuts_legal_sales_of_the_chip_it_names(case, h20_without_moves):
-    event, most = H20_CUTS[case]
-    moved = chip_shipments(make(events=[{"date": DATE, **event}], parameters=RUMOURS), "H20")
-    for m, f in zip(moved, h20_without_moves, strict=True):
-        assert added(m, "2024-11") < most * added(f, "2024-11")
-        # nothing changes before buyers hear rumours of the move (3 months ahead)
-        assert m.loc[:"2024-06"].equals(f.loc[:"2024-06"])
+def test_truce_gives_front_companies_back_their_trade_while_it_lasts():
+    truce = {"date": "2024-12", "move": "trade.truce", "suspends": ["affiliates"], "months": 3}
+    with_, without = pair(truce, events_before=(AFFILIATES,))
+    during = ("2024-12", "2025-02")
+    assert total(with_, "subsidiary_units", during) > total(without, "subsidiary_units", during)
 
 
-# --- trade.truce ----------------------------------------------------------------------------------
+def test_truce_by_move_name_suspends_every_event_of_that_move():
+    tariff = {"date": DATE, "move": "us.tariff", "chips": ["H20"], "rate": 0.25}
+    truce = {"date": "2024-12", "move": "trade.truce", "suspends": ["us.tariff"], "months": 2}
+    scenario = make(events=[tariff, truce])
+    _, probed = track(scenario, 0, rate=lambda m: m.policy.tariff.get("H20", 0.0))
+    assert probed.loc["2024-11", "rate"] == 0.25
+    assert probed.loc["2025-01", "rate"] == 0.0
+    assert probed.loc["2025-02", "rate"] == 0.25
 
 
-def test_trade_truce_removes_the_tariff_in_force():
-    tariff = {"date": "2024-06", "move": "us.tariff", "chips": ["H20", "MI308"], "rate": 0.25}
-    truce = {"date": "2024-12", "move": "trade.truce"}
-    for seed in SEEDS:
-        tariffs_only = run_metrics(make(events=[tariff]), seed)
-        with_truce = run_metrics(make(events=[tariff, truce]), seed)
-        fees = "us_fees_usd"
-        assert tariffs_only.loc["2024-12":, fees].sum() > 0.0
-        assert with_truce.loc["2024-12":, fees].sum() == 0.0
-        assert np.array_equal(with_truce.loc[:"2024-11"].to_numpy(),
-                              tariffs_only.loc[:"2024-11"].to_numpy())
-        assert (with_truce.loc["2024-12":, "legal_export_units"].sum()
-                > tariffs_only.loc["2024-12":, "legal_export_units"].sum())
+def test_truce_naming_an_unknown_event_is_refused():
+    from sim.scenario.errors import ScenarioError
 
-
-def test_trade_truce_on_named_chips_keeps_other_tariffs():
-    tariff = {"date": "2024-06", "move": "us.tariff", "chips": ["H20", "MI308"], "rate": 0.25}
-    truce = {"date": "2024-12", "move": "trade.truce", "chips": ["H20"]}
-    rates = {chip: (lambda m, c=chip: m.policy.tariff.get(c, 0.0)) for chip in ("H20", "MI308")}
-    for seed in SEEDS:
-        partial, in_force = track(make(events=[tariff, truce]), seed, **rates)
-        full = run_metrics(make(events=[tariff, {"date": "2024-12", "move": "trade.truce"}]),
-                           seed)
-        tariffs_only = run_metrics(make(events=[tariff]), seed)
-        fees = "us_fees_usd"
-        assert 0.0 < partial.loc["2024-12":, fees].sum() < tariffs_only.loc["2024-12":, fees].sum()
-        assert full.loc["2024-12":, fees].sum() == 0.0
-        # the named chip's tariff is lifted, the other one's stays
-        assert (in_force.loc["2024-12":, "H20"] == 0.0).all()
-        assert (in_force.loc["2024-12":, "MI308"] == 0.25).all()
-        assert (in_force.loc["2024-06":"2024-11", "H20"] == 0.25).all()
-
-
-def test_trade_truce_leaves_revenue_shares_alone():
-    share = {"date": "2024-06", "move": "us.revenue_share", "chips": ["H20"], "share": 0.15}
-    truce = {"date": "2024-12", "move": "trade.truce"}
-    for seed in SEEDS:
-        metrics = run_metrics(make(events=[share, truce]), seed)
-        assert (metrics.loc["2024-12":, "us_fees_usd"] > 0.0).all()
+    truce = {"date": "2024-12", "move": "trade.truce", "suspends": ["no-such-id"], "months": 2}
+    with pytest.raises(ScenarioError, match="suspends: 'no-such-id' is neither a move name"):
+        make(events=[truce])

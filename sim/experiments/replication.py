@@ -10,7 +10,7 @@ replications finished.
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,9 +52,16 @@ class ReplicationResult:
         return self.values is None
 
 
-def simulate(scenario: Scenario, seed: np.random.SeedSequence, check: bool = False) -> np.ndarray:
-    """Run one model to the end; return its records (months x MODEL_METRICS)."""
-    return ChipTradeModel(scenario, seed=seed, check_conservation=check).run()
+def simulate(scenario: Scenario, seeds: Sequence[np.random.SeedSequence], check: bool = False,
+             parameter_sets: Sequence[Mapping[str, float]] | None = None) -> np.ndarray:
+    """Run replications of one scenario together; return records (R x months x MODEL_METRICS).
+
+    Each replication's numbers are the same whatever else runs beside it (keyed draws; see
+    ``sim.model.draws``), so a batch is only a way of going faster.
+    """
+    model = ChipTradeModel(scenario, seeds=list(seeds), parameter_sets=parameter_sets,
+                           check_conservation=check)
+    return model.run()
 
 
 def run_replication(
@@ -66,20 +73,27 @@ def run_replication(
     same seed (common random numbers), so it is a paired difference. Errors are returned, not
     raised, so one failing replication does not stop an ensemble.
     """
-    try:
-        seed = replication_seed(scenario.seed, index)
-        actual = simulate(scenario, seed, check)
-        base = simulate(counterfactual, seed, check)
-        return ReplicationResult(index, _with_losses(actual, base))
-    except Exception as exc:  # noqa: BLE001 - recorded and reported, not swallowed
-        return ReplicationResult(index, None, error=describe_error(exc))
+    return run_batch(scenario, counterfactual, check, [index])[0]
 
 
 def run_batch(
     scenario: Scenario, counterfactual: Scenario, check: bool, indices: Iterable[int]
 ) -> list[ReplicationResult]:
-    """Run several replications in a row (one executor task); return them in index order."""
-    return [run_replication(scenario, counterfactual, i, check) for i in indices]
+    """Run several replications (one executor task) stepped together; return them in order.
+
+    If the batch raises, each replication is run alone, so that only the one at fault is
+    recorded as failed (with its own error) and the others complete.
+    """
+    indices = list(indices)
+    seeds = [replication_seed(scenario.seed, i) for i in indices]
+    try:
+        actual = simulate(scenario, seeds, check)
+        base = simulate(counterfactual, seeds, check)
+    except Exception as exc:  # noqa: BLE001 - isolated below, or recorded and reported
+        if len(indices) == 1:
+            return [ReplicationResult(indices[0], None, error=describe_error(exc))]
+        return [r for i in indices for r in run_batch(scenario, counterfactual, check, [i])]
+    return [ReplicationResult(i, with_losses(actual[k], base[k])) for k, i in enumerate(indices)]
 
 
 def describe_error(exc: BaseException) -> str:
@@ -101,17 +115,27 @@ def _short_path(filename: str) -> str:
     return filename
 
 
-def _with_losses(actual: np.ndarray, base: np.ndarray) -> np.ndarray:
+#: Loss columns and the revenue column each is the paired difference of.
+_LOSS_OF: dict[str, str] = {
+    "revenue_loss_legal_usd": "vendor_revenue_china_legal_usd",
+    "revenue_loss_diversion_usd": "vendor_revenue_diversion_usd",
+    "revenue_loss_overseas_usd": "vendor_revenue_overseas_usd",
+} | {f"revenue_loss_usd_{v}": f"vendor_revenue_usd_{v}" for v in VENDORS}
+
+
+def with_losses(actual: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """The scenario's records with the paired loss columns: (months x METRIC_NAMES).
+
+    Each loss is the counterfactual's revenue minus the scenario's, month by month, same seed.
+    """
     col = {name: i for i, name in enumerate(MODEL_METRICS)}
     out = np.empty((actual.shape[0], len(METRIC_NAMES)))
     for j, name in enumerate(METRIC_NAMES):
         if name == "revenue_loss_usd":
-            out[:, j] = sum(
-                base[:, col[f"vendor_revenue_usd_{v}"]] - actual[:, col[f"vendor_revenue_usd_{v}"]]
-                for v in US_VENDORS
-            )
-        elif name.startswith("revenue_loss_usd_"):
-            rev = col["vendor_revenue_usd_" + name.removeprefix("revenue_loss_usd_")]
+            out[:, j] = sum(base[:, col[f"vendor_revenue_usd_{v}"]]
+                            - actual[:, col[f"vendor_revenue_usd_{v}"]] for v in US_VENDORS)
+        elif name in _LOSS_OF:
+            rev = col[_LOSS_OF[name]]
             out[:, j] = base[:, rev] - actual[:, rev]
         else:
             out[:, j] = actual[:, col[name]]

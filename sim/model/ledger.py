@@ -3,8 +3,8 @@
 Agents book their own accounts (a vendor its production, inventory and receipts; a buyer what it
 received; a regulator its fees). The ledger keeps the *other side* of every transaction: what
 was paid, by whom, and which channel each chip left through. :meth:`Ledger.check` compares the two
-sides, so a bookkeeping error anywhere in the model shows up as a failed check in the month it
-happens.
+sides, replication by replication, so a bookkeeping error anywhere in the model shows up as a
+failed check in the month it happens.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Protocol
+
+import numpy as np
 
 from sim.world.actors import DESTINATIONS
 
@@ -21,11 +23,11 @@ class ConservationError(AssertionError):
 
 
 class Producer(Protocol):
-    """A vendor's own books, as the check reads them."""
+    """A vendor's own books, as the check reads them (per chip, per replication)."""
 
     chips: tuple[str, ...]
-    produced: Mapping[str, float]
-    inventory: Mapping[str, float]
+    produced: Mapping[str, np.ndarray]
+    inventory: Mapping[str, np.ndarray]
 
 
 class Accounts(Protocol):
@@ -33,36 +35,40 @@ class Accounts(Protocol):
 
     vendors: Sequence[Producer]
 
-    def received_by_destination(self) -> dict[str, float]:
-        """Units each kind of receiver has booked."""
+    def received_by_destination(self) -> dict[str, np.ndarray]:
+        """Units each kind of receiver has booked, per replication."""
         ...
 
-    def total_received_usd(self) -> float:
-        """Money every payee has booked."""
+    def total_received_usd(self) -> np.ndarray:
+        """Money every payee has booked, per replication."""
         ...
 
 
 class Ledger:
-    """Running totals of payments and chip movements, from the payer's side."""
+    """Running totals of payments and chip movements, from the payer's side, per replication."""
 
-    def __init__(self) -> None:
-        self.paid_usd: defaultdict[str, float] = defaultdict(float)
-        self.shipped: defaultdict[tuple[str, str], float] = defaultdict(float)
+    def __init__(self, replications: int) -> None:
+        self.replications = replications
+        self.paid_usd: defaultdict[str, np.ndarray] = defaultdict(self._zeros)
+        self.shipped: defaultdict[tuple[str, str], np.ndarray] = defaultdict(self._zeros)
 
-    def payment(self, payer: str, amount: float) -> None:
-        """Record that ``payer`` (a class of agent) paid ``amount`` USD."""
-        self.paid_usd[payer] += amount
+    def _zeros(self) -> np.ndarray:
+        return np.zeros((self.replications, 1))
 
-    def shipment(self, chip: str, destination: str, units: float) -> None:
+    def payment(self, payer: str, amount: np.ndarray) -> None:
+        """Record that ``payer`` (a class of agent) paid ``amount`` USD (per replication)."""
+        self.paid_usd[payer] = self.paid_usd[payer] + amount
+
+    def shipment(self, chip: str, destination: str, units: np.ndarray) -> None:
         """Record ``units`` of ``chip`` leaving a vendor towards ``destination``."""
-        self.shipped[chip, destination] += units
+        self.shipped[chip, destination] = self.shipped[chip, destination] + units
 
-    def total_paid(self) -> float:
-        """All money paid so far by every payer."""
-        return sum(self.paid_usd.values())
+    def total_paid(self) -> np.ndarray:
+        """All money paid so far by every payer, per replication."""
+        return sum(self.paid_usd.values(), self._zeros())
 
     def check(self, model: Accounts, rel_tol: float = 1e-9) -> None:
-        """Raise :class:`ConservationError` if chips or money do not balance.
+        """Raise :class:`ConservationError` if chips or money do not balance in any replication.
 
         Chips: for every chip, units produced = units in inventory + units shipped to exactly one
         destination (and the destinations agree with what the receivers booked).
@@ -70,22 +76,23 @@ class Ledger:
         """
         for vendor in model.vendors:
             for chip in vendor.chips:
-                shipped = sum(self.shipped[chip, d] for d in DESTINATIONS)
-                produced = vendor.produced[chip]
-                held = vendor.inventory[chip]
-                if abs(produced - held - shipped) > rel_tol * max(1.0, produced):
-                    raise ConservationError(
-                        f"{chip}: produced {produced:.6g} != inventory {held:.6g} "
-                        f"+ shipped {shipped:.6g}"
-                    )
+                shipped = sum((self.shipped[chip, d] for d in DESTINATIONS), self._zeros())
+                produced, held = vendor.produced[chip], vendor.inventory[chip]
+                _balance(f"{chip}: produced", produced, held + shipped, rel_tol,
+                         f"inventory + shipped ({held.ravel()} + {shipped.ravel()})")
         received = model.received_by_destination()
         for dest, units in received.items():
-            shipped = sum(v for (c, d), v in self.shipped.items() if d == dest)
-            if abs(units - shipped) > rel_tol * max(1.0, shipped):
-                raise ConservationError(
-                    f"{dest}: receivers booked {units:.6g} units, vendors shipped {shipped:.6g}"
-                )
-        paid = self.total_paid()
-        got = model.total_received_usd()
-        if abs(paid - got) > rel_tol * max(1.0, paid):
-            raise ConservationError(f"money: paid {paid:.6g} USD != received {got:.6g} USD")
+            shipped = sum((v for (c, d), v in self.shipped.items() if d == dest), self._zeros())
+            _balance(f"{dest}: receivers booked", units, shipped, rel_tol, "units vendors shipped")
+        _balance("money: paid", self.total_paid(), model.total_received_usd(), rel_tol,
+                 "USD received")
+
+
+def _balance(what: str, left: np.ndarray, right: np.ndarray, rel_tol: float, other: str) -> None:
+    left, right = np.broadcast_arrays(np.asarray(left, float), np.asarray(right, float))
+    scale = np.maximum(1.0, np.maximum(np.abs(left), np.abs(right)))
+    bad = np.abs(left - right) > rel_tol * scale
+    if bad.any():
+        r = int(np.flatnonzero(bad.ravel())[0])
+        raise ConservationError(f"replication {r}: {what} {left.ravel()[r]:.6g} !="
+                                f" {other} {right.ravel()[r]:.6g}")

@@ -109,7 +109,7 @@ def mesa_scenario(scenario: Scenario) -> ChipScenario:
 class Recorded(Protocol):
     """What the collector reads of the model: its records, how far they go, and the clock."""
 
-    records: np.ndarray  # months x MODEL_METRICS
+    records: np.ndarray  # replications x months x MODEL_METRICS
     _row: int  # rows recorded so far
     experiment: Scenario
     time: float
@@ -123,7 +123,7 @@ class MonthlyRecords(mesa.DataCollector):
     column per metric (:data:`~sim.model.metrics.MODEL_METRICS`) plus ``date`` (``YYYY-MM``).
 
     Args:
-        model: the model whose ``records`` (months x MODEL_METRICS) are read.
+        model: the model whose ``records`` are read (its first replication: Mesa's tools run one).
 
     """
 
@@ -146,7 +146,7 @@ class MonthlyRecords(mesa.DataCollector):
         """Column name -> values, one per collected month."""
         rows = self._rows
         start = self._model.experiment.start
-        data = self._model.records[rows].T.tolist() if rows else [[] for _ in MODEL_METRICS]
+        data = self._model.records[0, rows].T.tolist() if rows else [[] for _ in MODEL_METRICS]
         return {"date": [format_month(start + r) for r in rows],
                 **dict(zip(MODEL_METRICS, data, strict=True))}
 
@@ -162,7 +162,7 @@ class _Latest:
         self.index = index
 
     def __call__(self, model: Recorded) -> float:
-        return float(model.records[model._row - 1, self.index])
+        return float(model.records[0, model._row - 1, self.index])
 
 
 def _latest_date(model: Recorded) -> str:

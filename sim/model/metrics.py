@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sim.world.actors import VENDORS
+from sim.world.actors import ROUTES, US_VENDORS, VENDORS
+from sim.world.catalogue import US_CHIPS
 
 Kind = Literal["flow", "stock", "rate"]
 
@@ -40,19 +41,42 @@ _BASE: tuple[Metric, ...] = (
     Metric("cloud_capacity_units", "units", "stock",
            "GPUs in offshore clouds serving Chinese renters (month end)"),
     Metric("subsidiary_units", "units", "flow",
-           "chips bought by offshore subsidiaries of Chinese firms"),
+           "chips bought for Chinese buyers through offshore front companies (evasion: a Chinese"
+           " firm's own subsidiary needs a licence, FACTS M1 note; screened under M18)"),
     Metric("diverted_units", "units", "flow",
            "smuggled_units + cloud_units + subsidiary_units"),
     Metric("legal_export_units", "units", "flow",
            "licensed (or licence-free) US-vendor chips delivered to China"),
     Metric("domestic_units", "units", "flow", "Chinese domestic chips delivered"),
-    Metric("seized_units", "units", "flow", "chips seized by enforcement"),
-    Metric("vendor_revenue_usd", "USD", "flow", "US vendors' revenue, all markets"),
+    Metric("seized_units", "units", "flow",
+           "chips seized: smuggled shipments caught on their route, front-company purchases"
+           " stopped by screening"),
+    Metric("disabled_units", "units", "flow",
+           "smuggled chips found in China by location verification and disabled (M17)"),
+    Metric("vendor_revenue_usd", "USD", "flow",
+           "US vendors' revenue, all markets, net of revenue shares and tariffs paid"),
+    Metric("vendor_revenue_china_legal_usd", "USD", "flow",
+           "US vendors' revenue from legal sales to China, net of shares and tariffs"),
+    Metric("vendor_revenue_diversion_usd", "USD", "flow",
+           "US vendors' gross sales that feed diversion: to clouds renting to China, front"
+           " companies and smugglers' resellers"),
+    Metric("vendor_revenue_overseas_usd", "USD", "flow",
+           "US vendors' revenue from overseas buyers"),
     Metric("revenue_loss_usd", "USD", "flow",
            "counterfactual minus scenario US-vendor revenue, same seed"),
+    Metric("revenue_loss_legal_usd", "USD", "flow",
+           "part of the loss from legal China sales (counterfactual minus scenario)"),
+    Metric("revenue_loss_diversion_usd", "USD", "flow",
+           "part of the loss from sales feeding diversion (negative: diversion made up sales;"
+           " its negative is the net gain from diversion)"),
+    Metric("revenue_loss_overseas_usd", "USD", "flow",
+           "part of the loss from overseas sales (e.g. US demand served first)"),
     Metric("us_fees_usd", "USD", "flow",
-           "revenue share and tariffs collected by the US government"),
-    Metric("writedown_usd", "USD", "flow", "inventory and purchase commitments written down"),
+           "revenue shares and tariffs collected by the US government"),
+    Metric("licence_cost_usd", "USD", "flow",
+           "fixed compliance cost of the licence applications US vendors filed (F15)"),
+    Metric("writedown_usd", "USD", "flow",
+           "inventory and purchase commitments written down (a charge, not lost revenue)"),
     Metric("grey_premium", "ratio", "rate", "grey-market price over list price, minus 1"),
     Metric("china_compute_h100e", "H100e", "stock",
            "compute installed by Chinese buyers, H100-equivalents (month end)"),
@@ -60,20 +84,27 @@ _BASE: tuple[Metric, ...] = (
            "share of this month's new Chinese compute (H100e) that is domestic"),
     Metric("grey_sales_usd", "USD", "flow", "paid by Chinese buyers to smugglers"),
     Metric("cancelled_orders_units", "units", "flow",
-           "licensed China orders cancelled at a border closed after they were placed"),
+           "legal China orders cancelled: refused at a border or a licence rule that came in"
+           " after they were placed, or cancelled under Chinese guidance"),
+    Metric("abandoned_h100e", "H100e", "flow",
+           "unmet Chinese compute need given up this month"),
 )
 
 
-def _per_chip() -> tuple[Metric, ...]:
-    from sim.world.catalogue import CHIPS
+def _per_route() -> tuple[Metric, ...]:
+    return tuple(
+        Metric(f"smuggled_units_{r}", "units", "flow", f"chips smuggled into China via {r}")
+        for r in ROUTES
+    )
 
-    us = [c for c, chip in CHIPS.items() if chip.is_us]
+
+def _per_chip() -> tuple[Metric, ...]:
     return tuple(
         Metric(f"legal_export_units_{c}", "units", "flow", f"{c} delivered legally to China")
-        for c in us
+        for c in US_CHIPS
     ) + tuple(
         Metric(f"production_units_{c}", "units", "flow", f"{c} finished by its vendor")
-        for c in us
+        for c in US_CHIPS
     )
 
 
@@ -82,13 +113,16 @@ def _per_vendor() -> tuple[Metric, ...]:
     for vendor in VENDORS:
         out.append(Metric(f"vendor_revenue_usd_{vendor}", "USD", "flow",
                           f"{vendor} revenue, all markets"))
+    for vendor in US_VENDORS:
+        out.append(Metric(f"licence_cost_usd_{vendor}", "USD", "flow",
+                          f"{vendor}'s licence compliance costs (F15)"))
     for vendor in VENDORS:
         out.append(Metric(f"revenue_loss_usd_{vendor}", "USD", "flow",
                           f"{vendor} counterfactual minus scenario revenue, same seed"))
     return tuple(out)
 
 
-METRICS: tuple[Metric, ...] = _BASE + _per_chip() + _per_vendor()
+METRICS: tuple[Metric, ...] = _BASE + _per_route() + _per_chip() + _per_vendor()
 METRIC_NAMES: tuple[str, ...] = tuple(m.name for m in METRICS)
 BY_NAME: dict[str, Metric] = {m.name: m for m in METRICS}
 

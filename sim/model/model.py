@@ -3,52 +3,64 @@
 One step is one month. The schedule (:meth:`ChipTradeModel.step`) reads as the process overview
 of the ODD description in ``docs/model.md``:
 
-1. regulators apply the moves that take effect (and clouds that comply withdraw);
+1. regulators put the rules in force (a truce leaves the moves it suspends out); buyers cancel
+   orders under new guidance; clouds that comply with a remote-access rule withdraw;
 2. vendors receive finished production;
-3. Chinese and overseas buyers form demand (with backlog, stockpile drawdown, rumours);
-4. the market clears: channel choice, grey-market price, licences, allocation, shipping,
-   seizures, payments;
-5. buyers book what they received; smugglers adapt; vendors review markets and plan output;
+3. Chinese and overseas buyers form demand (trend, backlog, stockpile drawdown);
+4. the market clears: offers, channel choice, grey-market price, licences, allocation,
+   shipping, screening and seizures, payments;
+5. buyers settle what they received; smugglers adapt; vendors review markets, grow capacity
+   (domestic vendors within China's HBM and foundry supply) and plan output;
 6. conservation is checked (when asked) and the month's metrics are recorded.
+
+The model steps R replications of one scenario together (``seeds``), each with its own keyed
+random draws and parameter values; R = 1 is an ordinary Mesa model for ``batch_run``,
+SolaraViz and notebooks. Every replication's numbers are the same whatever R is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
-from sim.model.agents.buyers import BuyerBook, BuyerGroup
+from sim.model.agents.buyers import GROUPS, BuyerBook, BuyerGroup
 from sim.model.agents.clouds import CloudFleet
+from sim.model.agents.fronts import FrontCompanies
 from sim.model.agents.overseas import OverseasBuyers
-from sim.model.agents.regulators import Regulator, jurisdiction
+from sim.model.agents.regulators import Regulator, in_force_signature, jurisdiction, rules_in_force
 from sim.model.agents.smugglers import SmugglerNetwork
-from sim.model.agents.vendors import Vendor
+from sim.model.agents.vendors import Vendor, domestic_ceiling
+from sim.model.draws import Draws, replication_key
 from sim.model.ledger import Ledger
 from sim.model.market import Market, MonthFlows, Participants
+from sim.model.measure import measure
 from sim.model.mesa_adapter import MonthlyRecords, mesa_scenario, resolve_scenario
 from sim.model.metrics import MODEL_METRICS
-from sim.world.actors import BIG_TECH, COHORTS, US_VENDORS, VENDORS
-from sim.world.catalogue import US_CHIPS
-from sim.world.parameters import draw, group
-from sim.world.policy import PolicyState
+from sim.world.actors import BIG_TECH, VENDORS
+from sim.world.catalogue import CHIPS
+from sim.world.parameters import draw_many, group
 
 if TYPE_CHECKING:
     from os import PathLike
 
     from sim.scenario.scenario import Scenario
-
+    from sim.world.policy import PolicyState
 
 
 class ChipTradeModel(mesa.Model):
-    """Vendors, Chinese and overseas buyers, clouds, smugglers and regulators, month by month.
+    """Vendors, Chinese and overseas buyers, clouds, front companies, smugglers and regulators.
 
     Args:
         scenario: the experiment (period, population, parameters, policy, events), or the path
-            of a scenario file; None runs ``scenarios/baseline.yaml`` (see sim/mesa_compat.py).
-        seed: the replication's seed; the same seed gives the same run, bit for bit (None:
-            fresh entropy, as Mesa's ``batch_run`` passes by default).
+            of a scenario file; None runs ``scenarios/baseline.yaml`` (see mesa_adapter).
+        seed: the seed of a single replication (None: fresh entropy, as Mesa's ``batch_run``
+            passes by default). Ignored when ``seeds`` is given.
+        seeds: the seeds of R replications stepped together.
+        parameter_sets: per replication, parameter values fixed on top of the scenario's (a
+            sensitivity design point, a posterior sample).
         check_conservation: assert conservation of chips and money after every month.
     """
 
@@ -57,53 +69,59 @@ class ChipTradeModel(mesa.Model):
         scenario: Scenario | str | PathLike[str] | None = None,
         *,
         seed: int | np.random.SeedSequence | None = 0,
+        seeds: Sequence[np.random.SeedSequence] | None = None,
+        parameter_sets: Sequence[Mapping[str, float]] | None = None,
         check_conservation: bool = False,
     ) -> None:
         scenario = resolve_scenario(scenario)  # Mesa-style keywords: a path; None: the baseline
-        seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-        super().__init__(rng=np.random.default_rng(seq))
+        if seeds is None:
+            seeds = [seed if isinstance(seed, np.random.SeedSequence)
+                     else np.random.SeedSequence(seed)]
+        # Mesa's own generator (for Mesa's tools); the model's draws are keyed (sim.model.draws)
+        super().__init__(rng=np.random.default_rng(seeds[0]))
         self.experiment = scenario  # Mesa reserves model.scenario for its own Scenario type
-        self.params = draw(scenario.parameters, seq)
+        self.replications = len(seeds)
+        self.params = draw_many(scenario.parameters, seeds, parameter_sets)
+        self.draws = Draws(np.array([replication_key(s) for s in seeds], dtype=np.uint64))
         self.check_conservation = check_conservation
-        self.month = scenario.start - int(self.params["model.burn_in_months"])
-        self.policy = PolicyState()
-        for move in scenario.initial_policy:
-            move.apply(self.policy)
-        self.ledger = Ledger()
-        self._restrictions = [
-            (e, e.move.restricted_chips()) for e in scenario.events if e.move.restricted_chips()
-        ]
+        self.month = scenario.start - int(self.params["model.burn_in_months"][0, 0])
+        self._acting: tuple[bool, ...] | None = None
+        self.policy = self._rules()
+        self.ledger = Ledger(self.replications)
         self._create_agents()
         self.flows = MonthFlows()
-        self.records = np.zeros((len(scenario.months), len(MODEL_METRICS)))
+        self.records = np.zeros((self.replications, len(scenario.months), len(MODEL_METRICS)))
         self._row = 0
-        # Mesa's generic tools (batch_run, SolaraViz): see sim/mesa_compat.py
+        # Mesa's generic tools (batch_run, SolaraViz): see sim/model/mesa_adapter.py
         self.scenario = mesa_scenario(scenario)
         self.datacollector = MonthlyRecords(self)
 
     # --- construction -------------------------------------------------------------------------
     def _create_agents(self) -> None:
-        pop = self.experiment.population
+        pop, events = self.experiment.population, self.experiment.events
         by_jurisdiction: dict[str, list] = {"us": [], "cn": [], "transit": [], "world": []}
-        for event in self.experiment.events:
+        for event in events:
             by_jurisdiction[jurisdiction(event.move.name)].append(event)
         self.regulators = {name: Regulator(self, name, ev) for name, ev in by_jurisdiction.items()}
         self.us, self.transit = self.regulators["us"], self.regulators["transit"]
         self.vendors = [Vendor(self, name) for name in VENDORS]
         self._vendor_of = {c: v for v in self.vendors for c in v.chips}
-        cohorts = {c: int(n) for c, n in group(self.params, "buyers.cohort_size").items()}
+        cohorts = {c: int(n[0, 0]) for c, n in group(self.params, "buyers.cohort_size").items()}
         sizes = dict.fromkeys(BIG_TECH, 1) | cohorts | {"small_firms": pop["small_buyers"]}
-        self.book = BuyerBook(sizes, self.params, self.rng)
-        self.buyers = [BuyerGroup(self, g, self.book) for g in (*BIG_TECH, *COHORTS)]
+        restrictions = [(e, e.move.restricted_chips()) for e in events
+                        if e.move.restricted_chips()]
+        self.book = BuyerBook(self, sizes, restrictions)
+        self.buyers = [BuyerGroup(self, g, self.book) for g in GROUPS]
         self.overseas = OverseasBuyers(self)
         self.clouds = CloudFleet(self, pop["cloud_providers"])
         self.smugglers = SmugglerNetwork(self, pop["smugglers"])
+        self.fronts = FrontCompanies(self)
         self.market = Market(self, Participants(
-            self.book, self._vendor_of, self.overseas, self.clouds, self.smugglers, self.us,
-            self.transit))
+            self.book, self._vendor_of, self.overseas, self.clouds, self.fronts, self.smugglers,
+            self.us, self.transit))
         self.book.start_rentals(self.clouds.china_capacity)
 
-    # --- lookups used by agents ---------------------------------------------------------------
+    # --- what agents read (the ModelContext) ---------------------------------------------------
     def vendor_of(self, chip: str) -> Vendor:
         """The vendor that makes ``chip``."""
         return self._vendor_of[chip]
@@ -112,100 +130,75 @@ class ChipTradeModel(mesa.Model):
         """Years since the period started (negative during burn-in): the clock of demand growth."""
         return (self.month - self.experiment.start) / 12.0
 
-    def list_price(self, chip: str) -> float:
-        """A chip's list price now, USD (its vendor's, moved by supply shocks)."""
-        return self._vendor_of[chip].list_price(chip)
+    def list_price(self, chip: str) -> np.ndarray:
+        """A chip's list price now, USD (R, 1): scarce components raise it with costs (F12)."""
+        price = CHIPS[chip].list_price_usd * self.policy.cost_multiplier.get(chip, 1.0)
+        return np.full((self.replications, 1), price)
 
-    def coming_restrictions(self) -> dict[str, tuple[int, float]]:
-        """Chips buyers expect to be restricted: chip -> (month it takes effect, credence).
-
-        Buyers know a move from its announcement; rumours reach them ``anticipation_months``
-        earlier, with credence ``rumour_credence`` (FACTS M2: rumoured from early 2025).
-        """
-        p = self.params
-        heard = self.month + p["buyers.anticipation_months"]
-        out: dict[str, tuple[int, float]] = {}
-        for event, chips in self._restrictions:
-            if event.date <= self.month or heard < event.announced:
-                continue
-            credence = 1.0 if self.month >= event.announced else p["buyers.rumour_credence"]
-            for chip in chips:
-                if chip not in out or out[chip][0] > event.date:
-                    out[chip] = (event.date, credence)
-        return out
+    def unit_cost(self, chip: str) -> np.ndarray:
+        """Cost of making one unit of ``chip`` now, USD (R, 1) (supply shocks move it)."""
+        cost = CHIPS[chip].unit_cost_usd * self.policy.cost_multiplier.get(chip, 1.0)
+        return np.full((self.replications, 1), cost)
 
     # --- the month ----------------------------------------------------------------------------
     def step(self) -> None:
         """Advance one month (see the module docstring for the order)."""
+        self.book.start_month()
+        self._put_rules_in_force()
         for regulator in self.regulators.values():
-            regulator.apply_moves()
+            regulator.start_month()
         self._withdraw_cloud_capacity()
         for vendor in self.vendors:
             vendor.start_month()
-        for buyer in self.buyers:
-            buyer.form_demand()
+        self.book.form_demand()
         self.overseas.form_demand()
-        self.flows = self.market.clear(self.coming_restrictions())
-        for buyer in self.buyers:
-            buyer.settle()
+        self.flows = self.market.clear(self.book.expected_restrictions())
+        self.book.settle()
         self.smugglers.adapt(self.smugglers.mix_list_price() * (1 + self.flows.grey_premium))
+        ceiling = domestic_ceiling(self)
         for vendor in self.vendors:
-            vendor.end_month()
+            vendor.end_month(ceiling if vendor.domestic else None)
         if self.check_conservation:
             self.ledger.check(self)
         if self.month >= self.experiment.start:
-            self.records[self._row] = self._measure()
+            self.records[:, self._row, :] = measure(self)
             self._row += 1
             self.datacollector.collect(self)
         self.month += 1
         self.running = self.month <= self.experiment.end
 
     def run(self) -> np.ndarray:
-        """Run burn-in and the whole period; return the records (months x MODEL_METRICS)."""
+        """Run burn-in and the whole period; return the records (R x months x MODEL_METRICS)."""
         while self.month <= self.experiment.end:
             self.step()
         return self.records
 
+    def _rules(self) -> PolicyState:
+        """The rules in force this month, rebuilt only when the set of acting events changes."""
+        acting = in_force_signature(self.experiment.events, self.month)
+        if acting != self._acting:
+            self._acting = acting
+            return rules_in_force(self.experiment.initial_policy, self.experiment.events,
+                                  self.month)
+        return self.policy
+
+    def _put_rules_in_force(self) -> None:
+        """This month's rules; buyers who follow new or tighter guidance cancel orders (M6)."""
+        before = self.policy.guidance_pressure
+        self.policy = self._rules()
+        for chip, pressure in self.policy.guidance_pressure.items():
+            if pressure > before.get(chip, 0.0):
+                cancels = self.book.guidance_cancellations(chip, pressure)
+                self.market.orders.cancel_under_guidance(chip, cancels)
+
     def _withdraw_cloud_capacity(self) -> None:
         """Providers that comply with a remote-access rule drop Chinese renters."""
         withdrawn = self.clouds.apply_rules()
-        if withdrawn > 0:
+        if withdrawn.any():
             self.book.lose_rentals(withdrawn, self.market.options.cloud_fit())
 
-    # --- measurement --------------------------------------------------------------------------
-    def china_compute_h100e(self) -> float:
-        """Compute Chinese buyers own or rent, in H100-equivalents."""
-        rented = self.book.rented_gpus * self.market.options.cloud_fit()
-        return float(self.book.owned.sum() + rented.sum())
-
-    def _measure(self) -> list[float]:
-        f = self.flows
-        revenue = {v.name: v.revenue_usd for v in self.vendors}
-        new = sum(f.new_h100e.values())
-        values = {
-            "smuggled_units": f.smuggled,
-            "cloud_units": f.cloud,
-            "cloud_capacity_units": self.clouds.china_capacity,
-            "subsidiary_units": f.subsidiary,
-            "diverted_units": f.smuggled + f.cloud + f.subsidiary,
-            "legal_export_units": f.legal,
-            "domestic_units": f.domestic,
-            "seized_units": f.seized,
-            "vendor_revenue_usd": sum(revenue[v] for v in US_VENDORS),
-            "us_fees_usd": self.us.fees_usd,
-            "writedown_usd": sum(v.writedown_usd for v in self.vendors),
-            "grey_premium": f.grey_premium,
-            "china_compute_h100e": self.china_compute_h100e(),
-            "domestic_share": f.new_h100e.get("domestic", 0.0) / new if new > 0 else 0.0,
-            "grey_sales_usd": f.grey_sales_usd,
-            "cancelled_orders_units": f.cancelled_orders,
-        } | {f"vendor_revenue_usd_{v}": r for v, r in revenue.items()} | {
-            f"legal_export_units_{c}": f.legal_by_chip.get(c, 0.0) for c in US_CHIPS
-        } | {f"production_units_{c}": self.vendor_of(c).finished[c] for c in US_CHIPS}
-        return [values[name] for name in MODEL_METRICS]
-
     # --- conservation -------------------------------------------------------------------------
-    def received_by_destination(self) -> dict[str, float]:
+    def received_by_destination(self) -> dict[str, np.ndarray]:
         """Units each kind of receiver has booked (the receivers' side of the chip ledger)."""
         got = self.book.received_units
         return {
@@ -213,18 +206,17 @@ class ChipTradeModel(mesa.Model):
             "legal": got["legal"],
             "domestic": got["domestic"],
             "cloud": self.clouds.bought_units,
-            "subsidiary": got["subsidiary"],
+            "front": got["front"],
             "smuggled": self.smugglers.delivered_units,
-            "seized": self.smugglers.seized_units,
+            "seized": self.smugglers.seized_units + self.fronts.seized_units,
         }
 
-    def total_received_usd(self) -> float:
-        """Money every payee has booked: vendors, governments and intermediaries."""
+    def total_received_usd(self) -> np.ndarray:
+        """Money every payee has booked: vendors, governments, intermediaries, compliance."""
         return (
-            sum(v.revenue_total_usd for v in self.vendors)
+            sum(v.revenue_total_usd + v.licence_cost_total_usd for v in self.vendors)
             + sum(r.fees_total_usd for r in self.regulators.values())
-            + self.smugglers.receipts_usd
-            + self.smugglers.reseller_receipts_usd
+            + self.smugglers.receipts_usd + self.smugglers.reseller_receipts_usd
+            + self.fronts.receipts_usd + self.fronts.reseller_receipts_usd
             + self.clouds.receipts_usd
         )
-

@@ -9,11 +9,12 @@ changes.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from sim.world.actors import BUYER_CLASSES, ROUTES
+from sim.world.actors import BUYER_CLASSES, ROUTES, TRANSIT_COUNTRIES
 from sim.world.policy import PolicyState
 
 #: name -> move class; filled by :func:`register`.
@@ -73,7 +74,20 @@ NonNegative = Annotated[float, AfterValidator(_non_negative)]
 Chips = Annotated[tuple[str, ...], AfterValidator(_known_chips)]
 Routes = Annotated[tuple[str, ...], AfterValidator(_one_of(ROUTES, "route"))]
 BuyerClasses = Annotated[tuple[str, ...], AfterValidator(_one_of(BUYER_CLASSES, "buyer class"))]
-TransitCountry = Annotated[str, AfterValidator(_one(ROUTES[:-1], "country"))]
+TransitCountry = Annotated[str, AfterValidator(_one(TRANSIT_COUNTRIES, "country"))]
+
+
+@dataclass(frozen=True)
+class Enactment:
+    """Where a move is applied: the month its event took effect, and the event's key.
+
+    ``since`` lets a move tell a rule that has just come in from one long in force (an import
+    block's customs check applies to orders placed before it); ``key`` names the event, so that
+    state kept about a rule (approvals counted against a licence cap) follows the rule itself.
+    """
+
+    since: int
+    key: str
 
 
 class Move(BaseModel):
@@ -86,8 +100,12 @@ class Move(BaseModel):
     #: FACTS ids of the real moves this class models.
     record: ClassVar[tuple[str, ...]] = ()
 
-    def apply(self, policy: PolicyState) -> None:
-        """Change the rules in force on the month this move takes effect."""
+    def apply(self, policy: PolicyState, enactment: Enactment) -> None:
+        """Set the rules this move puts in force.
+
+        The month's rules are rebuilt from the moves in force, in date order, so a later move
+        on the same chip replaces an earlier one and a suspended move is simply not applied.
+        """
         raise NotImplementedError
 
     def restricted_chips(self) -> frozenset[str]:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from sim.moves.base import BuyerClasses, Chips, Fraction, Move, register
+from sim.moves.base import BuyerClasses, Chips, Enactment, Fraction, Move, register
 from sim.world.policy import DomesticMandate as MandateRule
 from sim.world.policy import ImportBlock, PolicyState
 
@@ -15,8 +15,9 @@ from sim.world.policy import ImportBlock, PolicyState
 class ImportBlockMove(Move):
     """Chinese customs block imports of the named chips (M15).
 
-    Buyers in an ``allowed`` class may still import, each order passing the justification check
-    with probability ``justification_pass``; everyone else is refused at the border.
+    Buyers in an ``allowed`` class may still order, each order passing the justification check
+    with probability ``justification_pass`` when it is placed; everyone else cannot order. Orders
+    placed before the block that arrive after it meet customs and are held to the same rule.
     """
 
     name = "cn.import_block"
@@ -28,11 +29,13 @@ class ImportBlockMove(Move):
         1.0, description="probability an allowed buyer's justification is accepted"
     )
 
-    def apply(self, policy: PolicyState) -> None:
-        """Block each chip."""
+    def apply(self, policy: PolicyState, enactment: Enactment) -> None:
+        """Block each chip (a block replacing one in force keeps the month it began)."""
         for chip in self.chips:
+            earlier = policy.import_blocks.get(chip)
+            since = earlier.since if earlier is not None else enactment.since
             policy.import_blocks[chip] = ImportBlock(
-                frozenset(self.allowed), self.justification_pass
+                frozenset(self.allowed), self.justification_pass, since
             )
 
     def restricted_chips(self) -> frozenset[str]:
@@ -44,8 +47,10 @@ class ImportBlockMove(Move):
 class PurchaseGuidance(Move):
     """Chinese authorities discourage buying the named US chips legally (M6).
 
-    ``pressure`` raises the perceived cost of legal purchases of these chips for buyers who follow
-    guidance (in proportion to each buyer's compliance).
+    ``pressure`` deters new orders (a buyer following guidance, in proportion to its compliance,
+    sees a higher effective cost) and, when it comes in or rises, makes each buyer cancel its
+    waiting orders of these chips with probability ``pressure`` x its compliance (the CAC order
+    to cancel RTX Pro 6000D orders, 2025-09-17).
     """
 
     name = "cn.purchase_guidance"
@@ -54,7 +59,7 @@ class PurchaseGuidance(Move):
     chips: Chips = Field(description="chips buyers are told not to buy")
     pressure: Fraction = Field(description="reluctance of buyers to buy them legally (0-1)")
 
-    def apply(self, policy: PolicyState) -> None:
+    def apply(self, policy: PolicyState, enactment: Enactment) -> None:
         """Set the pressure on each chip."""
         for chip in self.chips:
             policy.guidance_pressure[chip] = self.pressure
@@ -76,7 +81,7 @@ class DomesticMandate(Move):
         description="whose new compute it covers"
     )
 
-    def apply(self, policy: PolicyState) -> None:
+    def apply(self, policy: PolicyState, enactment: Enactment) -> None:
         """Add the mandate (mandates accumulate; the strictest applies)."""
         policy.mandates.append(MandateRule(self.share, self.applies_to))
 
@@ -87,7 +92,8 @@ class DomesticSubsidy(Move):
 
     ``cost_multiple`` is how far above normal production cost the state will fund domestic
     output (F13: up to 4): it lowers buyers' price for domestic chips and speeds domestic capacity
-    growth. ``power_discount`` cuts electricity cost of domestic-chip data centres (M9: up to 50 %).
+    growth, within the HBM and foundry limits. ``power_discount`` cuts electricity cost of
+    domestic-chip data centres (M9: up to 50 %).
     """
 
     name = "cn.domestic_subsidy"
@@ -98,7 +104,7 @@ class DomesticSubsidy(Move):
     )
     power_discount: Fraction = Field(0.0, description="discount on power for domestic-chip DCs")
 
-    def apply(self, policy: PolicyState) -> None:
+    def apply(self, policy: PolicyState, enactment: Enactment) -> None:
         """Set the subsidy."""
         policy.subsidy_cost_multiple = self.cost_multiple
         policy.power_discount = self.power_discount

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from sim.moves.base import Chips, Move, register
+from sim.moves.base import Chips, Enactment, Move, register
 from sim.world.policy import PolicyState
 
 
@@ -15,7 +15,8 @@ class SupplyShock(Move):
     """A component shock (HBM or foundry) changes chips' unit cost and capacity (F12).
 
     ``price_change`` of 0.6 raises unit cost and list price by 60 %; ``capacity_change`` of -0.2
-    cuts monthly output capacity by 20 %.
+    cuts monthly output capacity by 20 %. Without ``chips`` it hits every chip, domestic ones
+    included: Chinese vendors buy HBM and foundry capacity too (F12, F17).
     """
 
     name = "supply.shock"
@@ -28,7 +29,7 @@ class SupplyShock(Move):
     )
     chips: Chips | None = Field(None, description="chips affected (default: all)")
 
-    def apply(self, policy: PolicyState) -> None:
+    def apply(self, policy: PolicyState, enactment: Enactment) -> None:
         """Compound the multipliers on each affected chip."""
         from sim.world.catalogue import CHIPS
 

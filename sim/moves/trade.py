@@ -4,20 +4,32 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from sim.moves.base import Chips, Move, register
+from sim.moves.base import Enactment, Move, register
 from sim.world.policy import PolicyState
 
 
 @register
 class TradeTruce(Move):
-    """A US-China truce suspends the US tariffs in force on the named chips (M10)."""
+    """A US-China truce suspends the named moves for a while; afterwards they resume (M10).
+
+    ``suspends`` names moves by move name (every event of that move, e.g. ``us.tariff``) or by
+    event id (one event, e.g. ``m18-affiliates``). While the truce lasts the named moves are not
+    applied; the rules are rebuilt each month from the moves in force, so when the truce ends
+    they are in force again as if never lifted. FACTS M10: the US suspended the Affiliates Rule
+    (M18) for one year from 2025-11-10.
+    """
 
     name = "trade.truce"
-    record = ("M10",)
+    record = ("M10", "M18")
 
-    chips: Chips | None = Field(None, description="chips whose tariffs are suspended (default all)")
+    suspends: tuple[str, ...] = Field(
+        min_length=1, description="move names or event ids the truce suspends"
+    )
+    months: int = Field(ge=1, le=240, description="how long the suspension lasts, in months")
 
-    def apply(self, policy: PolicyState) -> None:
-        """Drop the tariffs in force."""
-        for chip in self.chips or tuple(policy.tariff):
-            policy.tariff.pop(chip, None)
+    def apply(self, policy: PolicyState, enactment: Enactment) -> None:
+        """A truce sets no rule itself: the regulators leave the moves it suspends unapplied."""
+
+    def covers(self, move_name: str, event_id: str | None) -> bool:
+        """Whether this truce suspends an event of ``move_name`` with id ``event_id``."""
+        return move_name in self.suspends or (event_id is not None and event_id in self.suspends)

@@ -89,7 +89,20 @@ def read_events(tree: Tree, start: int, end: int) -> tuple[Event, ...]:
                                                       " event ids must be unique")
         if event.id is not None:
             seen.add(event.id)
+    _check_suspensions(tree, events, seen)
     return tuple(sorted(events, key=lambda event: event.date))
+
+
+def _check_suspensions(tree: Tree, events: list[Event], ids: set[str]) -> None:
+    """Every name a truce suspends is a move name or the id of an event of the scenario."""
+    for index, event in enumerate(events):
+        for name in getattr(event.move, "suspends", ()):
+            if name not in MOVES and name not in ids:
+                known = sorted(ids) or ["(no event has an id)"]
+                raise tree.error(("events", index, "suspends"),
+                                 f"{name!r} is neither a move name nor an event id of this"
+                                 f" scenario{did_you_mean(name, [*ids, *MOVES])}; event ids:"
+                                 f" {', '.join(known)}")
 
 
 def _event(tree: Tree, path: KeyPath, item: Any, start: int, end: int) -> Event:

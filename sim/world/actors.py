@@ -17,14 +17,21 @@ COHORTS: tuple[str, ...] = ("small_firms", "research_labs", "state_dcs")
 #: Buyer classes as named in scenario files.
 BUYER_CLASSES: tuple[str, ...] = ("big_tech", "small_firms", "research_labs", "state_dcs")
 
-#: Smuggling routes (transit countries).
-ROUTES: tuple[str, ...] = ("malaysia", "singapore", "thailand", "other")
-#: Countries hosting offshore clouds.
-CLOUD_COUNTRIES: tuple[str, ...] = ("malaysia", "singapore", "indonesia", "thailand")
+#: Places offshore: the transit countries of smuggling routes (FACTS F6: Thailand, Malaysia) and
+#: the hosts of offshore clouds (F7: Indonesia; F8: Southeast Asia), plus everywhere else.
+PLACES: tuple[str, ...] = ("malaysia", "singapore", "thailand", "indonesia", "other")
+#: Smuggling routes, named by their transit country.
+ROUTES: tuple[str, ...] = PLACES
+#: Countries hosting offshore clouds that rent to Chinese firms.
+CLOUD_COUNTRIES: tuple[str, ...] = PLACES
+#: Countries that can require a transit permit (M4): every named place.
+TRANSIT_COUNTRIES: tuple[str, ...] = PLACES[:-1]
 
-#: Channels through which a Chinese buyer can receive compute.
-CHANNELS: tuple[str, ...] = ("legal", "domestic", "cloud", "subsidiary", "smuggled")
+#: Channels through which a Chinese buyer can receive compute. ``front`` is the purchase of US
+#: chips through an offshore front company that hides the Chinese buyer (evasion; reported as
+#: ``subsidiary_units``, FACTS M1 note, M18).
+CHANNELS: tuple[str, ...] = ("legal", "domestic", "cloud", "front", "smuggled")
 #: Where a chip can end up once it leaves a vendor's inventory.
 DESTINATIONS: tuple[str, ...] = (
-    "overseas", "legal", "domestic", "cloud", "subsidiary", "smuggled", "seized",
+    "overseas", "legal", "domestic", "cloud", "front", "smuggled", "seized",
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -152,6 +152,8 @@ class ParameterSpec:
                 return (f"{_number(value)} is above the allowed maximum {_number(self.high)}"
                         f" (range {self.range_text})")
             return None
+        if self.name in STRUCTURAL:
+            return "must be one number: it sets the model's structure (no distribution)"
         a, allowed = value.args, f"the allowed range {self.range_text}"
         if value.kind in ("uniform", "triangular"):
             if a[0] < self.low or a[-1] > self.high:
@@ -223,6 +225,14 @@ def _load_defaults() -> dict[str, ParameterSpec]:
 DEFAULTS: dict[str, ParameterSpec] = _load_defaults()
 
 
+#: Parameters that set the model's structure (array sizes, the clock): one number for every
+#: replication of a run, never a distribution.
+STRUCTURAL: frozenset[str] = frozenset({
+    "model.burn_in_months", "vendors.lead_months",
+    "buyers.cohort_size.research_labs", "buyers.cohort_size.state_dcs",
+})
+
+
 def draw(overrides: Mapping[str, Value], seed: np.random.SeedSequence) -> dict[str, float]:
     """Resolve every parameter to a number for one replication.
 
@@ -246,7 +256,32 @@ def draw(overrides: Mapping[str, Value], seed: np.random.SeedSequence) -> dict[s
     return values
 
 
-def group(values: Mapping[str, float], prefix: str) -> dict[str, float]:
+def draw_many(overrides: Mapping[str, Value], seeds: Sequence[np.random.SeedSequence],
+              fixed: Sequence[Mapping[str, float]] | None = None) -> dict[str, np.ndarray]:
+    """Every parameter for a batch of replications: name -> column of values, shape (R, 1).
+
+    Replication ``r`` gets exactly what :func:`draw` gives for ``seeds[r]``, then the values of
+    ``fixed[r]`` (a sensitivity design point, a posterior sample) on top. Columns broadcast
+    against per-agent arrays of shape (R, n).
+
+    Raises:
+        ValueError: a structural parameter (:data:`STRUCTURAL`) differs between replications.
+
+    """
+    import numpy as np
+
+    rows = [draw(overrides, seed) for seed in seeds]
+    if fixed is not None:
+        rows = [row | dict(extra) for row, extra in zip(rows, fixed, strict=True)]
+    table = {name: np.array([[row[name]] for row in rows]) for name in DEFAULTS}
+    for name in STRUCTURAL:
+        if len(np.unique(table[name])) > 1:
+            raise ValueError(f"{name} sets the model's structure: it must be the same number in"
+                             " every replication of a run")
+    return table
+
+
+def group[V](values: Mapping[str, V], prefix: str) -> dict[str, V]:
     """The parameters under ``prefix.`` keyed by their last part (e.g. per buyer class)."""
     start = prefix + "."
     return {k[len(start):]: v for k, v in values.items() if k.startswith(start)}

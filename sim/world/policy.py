@@ -1,8 +1,12 @@
-"""The rules in force: what regulators' moves change and what agents read.
+"""The rules in force: what regulators' moves set and what agents read.
 
-Moves (``sim.moves``) write here; agents only read. Keeping the rules in one plain object makes a
-month's policy inspectable in a notebook (``model.policy``) and keeps every move's effect local to
-its own class.
+Moves (``sim.moves``) write here; agents only read. The rules of a month are rebuilt from the
+events in force that month (``sim.model.agents.regulators``), so a truce that suspends a move
+and its end that restores it need no undo: a suspended move is simply not applied. Keeping the
+rules in one plain object makes a month's policy inspectable in a notebook (``model.policy``)
+and keeps every move's effect local to its own class. Nothing here changes during a month, and
+nothing here is state that accumulates: counts such as licences approved against a cap belong
+to the regulator that keeps them.
 """
 
 from __future__ import annotations
@@ -16,28 +20,48 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-
-@dataclass
+@dataclass(frozen=True)
 class LicenceRule:
-    """A US licence requirement on one chip for China."""
+    """A US licence requirement on one chip for China.
+
+    ``key`` names the event that set the rule, so that approvals under one rule count against
+    that rule's cap and a new rule starts a new count.
+    """
 
     approval: float
     delay_months: int = 0
     cap_units: float | None = None
     us_supply_first: bool = False
     max_share_of_us: float | None = None
-    approved_units: float = 0.0  # running count against cap_units
+    key: str = ""
 
 
-@dataclass
+@dataclass(frozen=True)
+class RevenueShare:
+    """A share of the sale price of China sales owed to the US government (M7, M11).
+
+    ``collected`` false: announced, priced in by the vendor, never paid (FACTS M7).
+    """
+
+    share: float
+    collected: bool = True
+
+
+@dataclass(frozen=True)
 class ImportBlock:
-    """A Chinese customs block on one chip, with the classes that may still import it."""
+    """A Chinese customs block on one chip, with the classes that may still import it.
+
+    ``since`` is the first month a block on the chip has been in force without a break: orders
+    placed before it and arriving after it meet customs; orders placed under it passed its
+    exceptions when they were placed.
+    """
 
     allowed: frozenset[str] = frozenset()
     justification_pass: float = 1.0
+    since: int = 0
 
 
-@dataclass
+@dataclass(frozen=True)
 class TransitPermit:
     """A transit country's permit requirement for re-exporting US AI chips."""
 
@@ -45,7 +69,7 @@ class TransitPermit:
     cost_usd: float
 
 
-@dataclass
+@dataclass(frozen=True)
 class DomesticMandate:
     """A minimum share of domestic chips in new compute for some buyers."""
 
@@ -58,11 +82,12 @@ class PolicyState:
     """Every rule in force in the current month. Defaults are 'no rule'."""
 
     licences: dict[str, LicenceRule] = field(default_factory=dict)
-    revenue_share: dict[str, float] = field(default_factory=dict)
+    revenue_share: dict[str, RevenueShare] = field(default_factory=dict)
     tariff: dict[str, float] = field(default_factory=dict)
-    enforcement: dict[str, float] = field(default_factory=lambda: {r: 1.0 for r in ROUTES})
+    enforcement: dict[str, float] = field(default_factory=lambda: dict.fromkeys(ROUTES, 1.0))
     remote_access_compliance: float = 0.0
     location_detection: float = 0.0
+    affiliates_screening: float = 0.0
     import_blocks: dict[str, ImportBlock] = field(default_factory=dict)
     guidance_pressure: dict[str, float] = field(default_factory=dict)
     mandates: list[DomesticMandate] = field(default_factory=list)
@@ -72,9 +97,22 @@ class PolicyState:
     capacity_multiplier: dict[str, float] = field(default_factory=dict)
     cost_multiplier: dict[str, float] = field(default_factory=dict)
 
-    def fee_rate(self, chip: str) -> float:
-        """US government take on a China sale of ``chip``: revenue share plus tariff."""
-        return self.revenue_share.get(chip, 0.0) + self.tariff.get(chip, 0.0)
+    def announced_fee_rate(self, chip: str) -> float:
+        """Government take on a China sale of ``chip`` as announced: revenue share plus tariff.
+
+        What vendors price in, whether or not the share is ever collected.
+        """
+        share = self.revenue_share.get(chip)
+        return (share.share if share else 0.0) + self.tariff.get(chip, 0.0)
+
+    def collected_share(self, chip: str) -> float:
+        """Share of the sale price of a China sale the US government actually collects."""
+        share = self.revenue_share.get(chip)
+        return share.share if share is not None and share.collected else 0.0
+
+    def enforcement_level(self) -> float:
+        """Mean enforcement intensity over the routes (1: as before any crackdown)."""
+        return sum(self.enforcement.get(r, 1.0) for r in ROUTES) / len(ROUTES)
 
     def min_domestic_share(self, state_funded: np.ndarray, inference_weight: np.ndarray
                            ) -> np.ndarray:

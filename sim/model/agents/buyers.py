@@ -1,109 +1,221 @@
-"""Chinese buyers: compute demand, stockpiling, and what they received through each channel.
+"""Chinese buyers: compute demand, expectations, stockpiles, backlog and what they received.
 
-ByteDance, Alibaba, Tencent and Baidu are one agent each; smaller firms, research labs and
-state-funded data centres are cohorts (one agent holding numpy arrays for many buyers). All
-buyers' state lives in one :class:`BuyerBook` of arrays so that the market can clear every buyer
-at once; each :class:`BuyerGroup` agent owns a slice of it and acts on that slice.
+ByteDance, Alibaba, Tencent and Baidu are one buyer each; smaller firms, research labs and
+state-funded data centres are cohorts of many buyers. Every buyer has two needs, training and
+inference compute (``buyers.train_weight`` splits its demand): each need is met and stockpiled
+on its own, so chips bought ahead for inference (the H20 of FACTS F1) do not stand in for the
+training chips a buyer still wants. Every need's state lives in one :class:`BuyerBook` (a Mesa
+agent holding arrays, one row per need: a buyer's training row, then its inference row) so
+that the month's rules apply to all buyers in a few array operations; each
+:class:`BuyerGroup` agent is a named view of its rows (for Mesa's tools, the dashboard and
+notebooks).
 
-The book is the one owner of buyer state: a buyer group changes its own slice as it forms demand
-and settles the month; everyone else (the market, the model) changes buyer state only through
-the book's methods - placing, cancelling and taking delivery of orders, renting and losing cloud
-GPUs, counting what was received.
+The book is the one owner of buyer state: it forms demand and settles the month itself, and
+everyone else (the market, the model) changes buyer state only through its methods - placing,
+cancelling and taking delivery of orders, renting and losing cloud GPUs, counting receipts.
+
+**Unmet demand.** Compute a buyer wanted but did not get (nor has on order) has three fates,
+each explicit: orders already placed wait in the vendor's order book; of the rest, the share
+``demand.unmet_abandon_share`` is abandoned each month, and the remainder returns as backlog to
+next month's choice, where it may go to the same channel, another channel or domestic chips.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
+from sim.model.draws import AT_START
 from sim.world.actors import BIG_TECH, BUYER_CLASSES, CHANNELS, COHORTS
 from sim.world.catalogue import US_CHIPS
 from sim.world.parameters import group
 
 if TYPE_CHECKING:
     from sim.model.context import ModelContext
+    from sim.scenario.scenario import Event
+
+#: Buyer groups in row order.
+GROUPS: tuple[str, ...] = (*BIG_TECH, *COHORTS)
+#: A buyer's needs, in row order: training compute, then inference compute.
+WORKLOADS: tuple[str, ...] = ("train", "infer")
 
 
+class BuyerBook(mesa.Agent):
+    """Every Chinese buyer's two needs, as arrays of shape (replications, needs).
 
-class BuyerBook:
-    """State of every Chinese buyer, as arrays indexed by buyer."""
+    Args:
+        model: the model as agents see it.
+        sizes: buyers per group (1 for each big buyer).
+        restrictions: the scenario's events that restrict chips, with the chips (buyers learn of
+            them when announced, and hear rumours earlier).
 
-    def __init__(self, sizes: dict[str, int], params: dict[str, float], rng: np.random.Generator):
-        names = [*BIG_TECH, *COHORTS]
-        n = sum(sizes[g] for g in names)
-        self.n = n
-        self.slices: dict[str, slice] = {}
-        classes = np.empty(n, dtype=np.int8)
-        weight = np.empty(n)
+    """
+
+    model: ModelContext
+
+    def __init__(self, model: ModelContext, sizes: Mapping[str, int],
+                 restrictions: Sequence[tuple[Event, frozenset[str]]] = ()) -> None:
+        super().__init__(model)
+        p, r = model.params, model.replications
+        self.buyers = buyers = sum(sizes[g] for g in GROUPS)
+        self.n = n = len(WORKLOADS) * buyers  # rows: needs
+        self.slices: dict[str, slice] = {}  # group -> its buyers' rows
+        classes = np.empty(buyers, dtype=np.int8)
         start = 0
-        sigma = params["buyers.small_firm_size_sigma"]
-        for g in names:
-            size = sizes[g]
-            sl = slice(start, start + size)
-            self.slices[g] = sl
-            classes[sl] = BUYER_CLASSES.index("big_tech" if g in BIG_TECH else g)
-            # Cohort members differ in size (log-normal); their shares sum to the group's share.
-            w = rng.lognormal(0.0, sigma, size) if size > 1 else np.ones(1)
-            weight[sl] = params[f"buyers.demand_share.{g}"] * w / w.sum()
-            start += size
-        self.buyer_class = classes
-        total_share = weight.sum()
-        self.base_demand = params["demand.china_h100e_per_month"] * weight / total_share
+        for g in GROUPS:
+            self.slices[g] = slice(len(WORKLOADS) * start, len(WORKLOADS) * (start + sizes[g]))
+            classes[start:start + sizes[g]] = BUYER_CLASSES.index(_class_of(g))
+            start += sizes[g]
+        self.buyer_class = np.repeat(classes, len(WORKLOADS))  # (n,): the same in every replication
+        self.inference = np.tile([False, True], buyers)  # (n,): inference need (else training)
 
         def per_class(prefix: str) -> np.ndarray:
-            values = group(params, prefix)
-            return np.array([values[c] for c in BUYER_CLASSES])[classes]
+            values = group(p, prefix)
+            return np.hstack([values[c] for c in BUYER_CLASSES])[:, self.buyer_class]
 
-        self.train_weight = per_class("buyers.train_weight")
+        split = per_class("buyers.train_weight")  # training share of each buyer's demand
+        shares = np.repeat(self._shares(sizes), len(WORKLOADS), axis=1)
+        self.base_demand = (p["demand.china_h100e_per_month"] * shares
+                            * np.where(self.inference, 1.0 - split, split))
+        self.train_weight = np.broadcast_to((~self.inference).astype(float), (r, n))  # 1 or 0
         self.memory_need = per_class("buyers.memory_need_gb")
         self.risk_aversion = per_class("buyers.risk_aversion")
         self.compliance = per_class("buyers.compliance")
         self.offshore_access = per_class("buyers.offshore_access")
-        self.trend = np.zeros(n)  # H100e the demand trend alone asks this month (budget basis)
-        self.demand = np.zeros(n)  # H100e wanted this month (after backlog and drawdown)
-        self.backlog = np.zeros(n)  # H100e wanted but not received nor on order, carried over
-        self.on_order = np.zeros(n)  # H100e ordered legally and waiting in the order book
-        self.stockpile = np.zeros(n)  # H100e bought ahead of need, not yet drawn down
-        self.owned = np.zeros(n)  # H100e installed and owned (in China or at a subsidiary)
-        self.rented_gpus = np.zeros(n)  # GPUs rented in offshore clouds
-        self.received = {ch: np.zeros(n) for ch in CHANNELS}  # H100e received this month
-        self.received_total = np.zeros(n)  # H100e received this month through all channels
-        self.received_owned = np.zeros(n)  # ... through the channels that leave it owning chips
-        self.received_units = {ch: 0.0 for ch in CHANNELS}  # cumulative units, for the ledger
-        self.usual_units = np.zeros((n, len(US_CHIPS)))  # usual monthly purchases of US parts
+        self.restrictions = tuple(restrictions)
+        zeros = np.zeros((r, n))
+        self.trend = zeros.copy()  # H100e the demand trend alone asks this month (budget basis)
+        self.demand = zeros.copy()  # H100e wanted this month (after backlog and drawdown)
+        self.backlog = zeros.copy()  # H100e wanted, not received nor on order, carried over
+        self.on_order = zeros.copy()  # H100e ordered legally and waiting in the order book
+        self.stockpile = zeros.copy()  # H100e bought ahead of need, not yet drawn down
+        self.owned = zeros.copy()  # H100e installed and owned (in China or offshore)
+        self.disabled = zeros.copy()  # H100e of smuggled chips found and disabled (M17)
+        self.rented_gpus = zeros.copy()  # GPUs rented in offshore clouds
+        self.usual_units = np.zeros((r, n, len(US_CHIPS)))  # usual monthly purchases, units
+        self.received = {ch: zeros.copy() for ch in CHANNELS}  # H100e received this month
+        self.received_total = zeros.copy()
+        self.received_units = {ch: np.zeros((r, 1)) for ch in CHANNELS}  # cumulative units
+        self.abandoned = np.zeros((r, 1))  # H100e of unmet need abandoned this month
+
+    def _shares(self, sizes: Mapping[str, int]) -> np.ndarray:
+        """Each buyer's share of Chinese demand: its group's share split by log-normal size.
+
+        Cohort members differ in size; their shares sum to the group's share whatever the
+        cohort's size, so the number of buyers is resolution, not market size.
+        """
+        p, draws = self.model.params, self.model.draws
+        weight = np.empty((self.model.replications, self.buyers))
+        sizes_ = draws.lognormal_mean_one("buyer_size", AT_START, self.buyers,
+                                          p["buyers.small_firm_size_sigma"])
+        start = 0
+        for g in GROUPS:
+            rows = slice(start, start + sizes[g])
+            w = sizes_[:, rows] if sizes[g] > 1 else np.ones((self.model.replications, 1))
+            weight[:, rows] = p[f"buyers.demand_share.{g}"] * w / w.sum(axis=1, keepdims=True)
+            start += sizes[g]
+        return weight / weight.sum(axis=1, keepdims=True)
+
+    # --- the month --------------------------------------------------------------------------
+    def start_month(self) -> None:
+        """Start this month's count of abandoned need."""
+        self.abandoned = np.zeros_like(self.abandoned)
+
+    def form_demand(self) -> None:
+        """New compute wanted this month: trend growth, plus backlog, less stockpile drawdown."""
+        p = self.model.params
+        self.trend = self.base_demand * (1.0 + p["demand.growth_per_year"]) ** self.model.years()
+        wanted = self.trend + self.backlog
+        draw = np.minimum(self.stockpile / p["buyers.drawdown_months"], wanted)
+        self.stockpile -= draw
+        self.demand = wanted - draw
+        self.backlog = np.zeros_like(self.backlog)
+
+    def settle(self) -> None:
+        """Book what arrived: surplus goes to the stockpile; of the shortfall, some is abandoned.
+
+        Smuggled chips found in China by location verification are disabled (M17): they do not
+        meet the need. Orders still waiting in the order book count towards the need (they are
+        not ordered again); if they are cancelled later, they return here as unmet need.
+        """
+        disabled = self.received["smuggled"] * self.model.policy.location_detection
+        got = self.received_total - disabled
+        self.stockpile += np.maximum(got - self.demand, 0.0)
+        self._unmet(np.maximum(self.demand - got - self.on_order, 0.0))
+        owned = sum(self.received[ch] for ch in CHANNELS if ch != "cloud")
+        self.owned += owned - disabled  # rented cloud GPUs are not owned
+        self.disabled += disabled
+
+    def _unmet(self, h100e: np.ndarray) -> None:
+        """Unmet need: the share ``demand.unmet_abandon_share`` is abandoned, the rest waits."""
+        abandon = self.model.params["demand.unmet_abandon_share"]
+        self.abandoned = self.abandoned + (abandon * h100e).sum(axis=1, keepdims=True)
+        self.backlog += (1.0 - abandon) * h100e
+
+    def expected_restrictions(self) -> dict[str, tuple[int, float]]:
+        """Chips buyers expect to be restricted: chip -> (month it takes effect, credence).
+
+        Buyers know a move from its announcement; rumours reach them ``anticipation_months``
+        earlier, with credence ``rumour_credence`` (FACTS M2: rumoured from early 2025). Both
+        are the same for every replication of a scenario except the credence, which is a
+        per-replication column.
+        """
+        p, month = self.model.params, self.model.month
+        heard = month + p["buyers.anticipation_months"]
+        out: dict[str, tuple[int, float]] = {}
+        for event, chips in self.restrictions:
+            if event.date <= month or (heard < event.announced).all():
+                continue
+            credence = (1.0 if month >= event.announced
+                        else np.where(heard >= event.announced, p["buyers.rumour_credence"], 0.0))
+            for chip in chips:
+                if chip not in out or out[chip][0] > event.date:
+                    out[chip] = (event.date, credence)
+        return out
+
+    def guidance_cancellations(self, chip: str, pressure: float) -> np.ndarray:
+        """Which buyers cancel their waiting orders of ``chip`` as guidance comes in (M6).
+
+        Each buyer cancels with probability ``pressure`` x its compliance: one draw per buyer
+        and month, taken when the guidance comes in or tightens.
+        """
+        u = self.model.draws.uniform(f"guidance_cancel:{chip}", self.model.month, self.n)
+        return u < pressure * self.compliance
 
     # --- orders -----------------------------------------------------------------------------
     def place_orders(self, h100e: np.ndarray) -> None:
         """Legal orders granted a licence join what each buyer has on order."""
         self.on_order += h100e
 
-    def cancel_orders(self, h100e: np.ndarray, carry: float) -> None:
-        """Waiting orders refused: the need goes back to the backlog (the share ``carry``)."""
+    def cancel_orders(self, h100e: np.ndarray) -> None:
+        """Waiting orders cancelled or refused: the need returns as unmet need."""
         self.on_order -= h100e
-        self.backlog += carry * h100e
+        self._unmet(h100e)
 
     def take_delivery(self, h100e: np.ndarray) -> None:
         """Orders delivered leave what each buyer has on order."""
         self.on_order -= h100e
 
-    def note_usual_purchases(self, units: np.ndarray, weight: float) -> None:
+    def note_usual_purchases(self, units: np.ndarray, weight: np.ndarray) -> None:
         """Update usual purchases of each US part with this month's plan (weight of the latest)."""
-        self.usual_units = (1 - weight) * self.usual_units + weight * units
+        self.usual_units = (1 - weight[..., None]) * self.usual_units + weight[..., None] * units
 
     # --- offshore cloud rentals ---------------------------------------------------------------
-    def start_rentals(self, capacity: float) -> None:
+    def start_rentals(self, capacity: np.ndarray) -> None:
         """Existing offshore capacity is rented by buyers with offshore access, by demand."""
         reach = self.base_demand * self.offshore_access
-        if reach.sum() > 0:
-            self.rented_gpus = capacity * reach / reach.sum()
+        total = reach.sum(axis=1, keepdims=True)
+        self.rented_gpus = np.divide(capacity * reach, total, out=np.zeros_like(reach),
+                                     where=total > 0)
 
     def rent(self, gpus: np.ndarray) -> None:
         """New cloud GPUs rented this month."""
         self.rented_gpus += gpus
 
-    def lose_rentals(self, share: float, h100e_per_gpu: np.ndarray) -> None:
+    def lose_rentals(self, share: np.ndarray, h100e_per_gpu: np.ndarray) -> None:
         """Providers that comply with a remote-access rule drop ``share`` of the rented GPUs.
 
         The compute lost is wanted again: it joins the backlog.
@@ -113,31 +225,31 @@ class BuyerBook:
         self.backlog += lost * h100e_per_gpu
 
     # --- receipts -----------------------------------------------------------------------------
-    def count_units(self, channel: str, units: float) -> None:
-        """Units received through ``channel`` (cumulative, the receivers' side of the ledger)."""
-        self.received_units[channel] += units
-
-    def receive(self, received: dict[str, np.ndarray]) -> None:
-        """Book this month's receipts: H100e per buyer through each channel, and their totals.
-
-        The totals are added up here once for every buyer, not by each buyer group on its own
-        slice: the same additions, elementwise, in a fraction of the numpy calls.
-        """
-        for ch, arr in received.items():
-            self.received[ch] = arr
+    def receive(self, received: Mapping[str, np.ndarray]) -> None:
+        """Book this month's receipts: H100e per buyer through each channel, and their total."""
+        for ch in CHANNELS:
+            self.received[ch] = received[ch]
         self.received_total = sum(self.received[ch] for ch in CHANNELS)
-        self.received_owned = sum(self.received[ch] for ch in CHANNELS if ch != "cloud")
+
+    def count_units(self, channel: str, units: np.ndarray) -> None:
+        """Units received through ``channel`` (cumulative, the receivers' side of the ledger)."""
+        self.received_units[channel] = self.received_units[channel] + units
+
+    def compute_h100e(self, h100e_per_rented_gpu: np.ndarray) -> np.ndarray:
+        """Compute each replication's buyers own or rent, H100-equivalents: (R, 1)."""
+        rented = self.rented_gpus * h100e_per_rented_gpu
+        return (self.owned + rented).sum(axis=1, keepdims=True)
 
 
 class BuyerGroup(mesa.Agent):
-    """One big buyer, or a cohort of similar buyers, acting on its slice of the BuyerBook."""
+    """One big buyer, or a cohort of similar buyers: a named view of rows of the BuyerBook."""
 
     model: ModelContext
 
     def __init__(self, model: ModelContext, name: str, book: BuyerBook) -> None:
         super().__init__(model)
         self.name = name
-        self.buyer_class = "big_tech" if name in BIG_TECH else name
+        self.buyer_class = _class_of(name)
         self.book = book
         self.rows = book.slices[name]
 
@@ -146,26 +258,11 @@ class BuyerGroup(mesa.Agent):
         """Number of buyers in this group."""
         return self.rows.stop - self.rows.start
 
-    def form_demand(self) -> None:
-        """New compute wanted this month: trend growth, plus backlog, less stockpile drawdown."""
-        p, b, r = self.model.params, self.book, self.rows
-        trend = b.base_demand[r] * (1.0 + p["demand.growth_per_year"]) ** self.model.years()
-        b.trend[r] = trend
-        wanted = trend + b.backlog[r]
-        draw = np.minimum(b.stockpile[r] / max(p["buyers.drawdown_months"], 1.0), wanted)
-        b.stockpile[r] -= draw
-        b.demand[r] = wanted - draw
-        b.backlog[r] = 0.0
+    @property
+    def owned_h100e(self) -> np.ndarray:
+        """Compute the group owns, per replication (R, 1)."""
+        return self.book.owned[:, self.rows].sum(axis=1, keepdims=True)
 
-    def settle(self) -> None:
-        """Book what arrived: surplus over need goes to the stockpile, shortfall to backlog.
 
-        Orders still waiting in the order book count towards the need (they are not ordered
-        again); if they are cancelled later, the market returns them to the backlog.
-        """
-        p, b, r = self.model.params, self.book, self.rows
-        got = b.received_total[r]
-        b.stockpile[r] += np.maximum(got - b.demand[r], 0.0)
-        short = np.maximum(b.demand[r] - got - b.on_order[r], 0.0)
-        b.backlog[r] += p["demand.backlog_carry"] * short
-        b.owned[r] += b.received_owned[r]  # rented cloud GPUs are not owned
+def _class_of(group_name: str) -> str:
+    return "big_tech" if group_name in BIG_TECH else group_name

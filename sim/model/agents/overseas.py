@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import mesa
+import numpy as np
 
 from sim.world.catalogue import CHIPS
 
@@ -24,8 +25,9 @@ class OverseasBuyers(mesa.Agent):
     def __init__(self, model: ModelContext) -> None:
         super().__init__(model)
         self.chips = tuple(c for c, chip in CHIPS.items() if chip.segment == "global")
-        self.wanted = dict.fromkeys(self.chips, 0.0)
-        self.received_units = 0.0  # cumulative, for the ledger
+        zero = np.zeros((model.replications, 1))
+        self.wanted = dict.fromkeys(self.chips, zero)
+        self.received_units = zero.copy()  # cumulative, for the ledger
 
     def form_demand(self) -> None:
         """Units of each global part wanted this month."""
@@ -36,7 +38,7 @@ class OverseasBuyers(mesa.Agent):
             usd = p[f"demand.overseas_usd_per_month.{chip.vendor}"] * growth * chip.overseas_share
             self.wanted[c] = usd / model.list_price(c)
 
-    def take(self, chip: str, units: float, price: float) -> None:
+    def take(self, units: np.ndarray, price: np.ndarray) -> None:
         """Receive and pay for shipped units."""
-        self.received_units += units
+        self.received_units = self.received_units + units
         self.model.ledger.payment("overseas_buyers", units * price)

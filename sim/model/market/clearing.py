@@ -2,13 +2,14 @@
 
 The order of one month's clearing:
 
-1. offers: each option's price, effective-cost multiplier and availability for each buyer;
+1. offers: each option's price, effective-cost multiplier, openness and clearance chance;
 2. choice: CES weights; the grey-market premium that balances buyers' demand for smuggled chips
    with smugglers' expected deliveries; each buyer's planned units, its stockpiling ahead of
    restrictions it expects, and its budget;
-3. orders: licence applications for legal orders, which join the order book;
-4. shipping: claims on each US part, allocation from inventory, delivery and payment, smuggling
-   and seizures, domestic deliveries, and the month's cloud rent.
+3. orders: licence applications and clearance of legal orders, which join the order book;
+4. shipping: claims on each US part, allocation from inventory, delivery and payment, front
+   companies and smuggling (with screening and seizures), domestic deliveries, and the month's
+   cloud rent.
 """
 
 from __future__ import annotations
@@ -18,20 +19,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.market.choice import (
-    budget_scale,
-    planned_units,
-    reprice_grey,
-    stockpile_units,
-    weights,
-)
+from sim.model.market.choice import budget_scale, planned_units, stockpile_units, weights
 from sim.model.market.flows import MonthFlows
 from sim.model.market.grey import GreyMarket
-from sim.model.market.offers import offers
+from sim.model.market.offers import Offers, offers
 from sim.model.market.options import Options
 from sim.model.market.orders import OrderBook
 from sim.model.market.shipping import Shipping
-from sim.world.actors import BUYER_CLASSES
+from sim.world.actors import BUYER_CLASSES, CHANNELS
 
 if TYPE_CHECKING:
     from sim.model.context import ModelContext
@@ -42,8 +37,7 @@ class Market:
     """Channel choice and clearing for all Chinese buyers at once.
 
     Args:
-        ctx: the model as the market sees it (parameters, rules, random stream, month, ledger,
-            prices).
+        ctx: the model as the market sees it (parameters, rules, draws, month, ledger, prices).
         who: the agents that trade.
 
     """
@@ -59,7 +53,11 @@ class Market:
                                p["buyers.price_elasticity"])
         self.shipping = Shipping(ctx, who, self.options, self.orders)
 
-    def clear(self, coming: Mapping[str, tuple[int, float]]) -> MonthFlows:
+    def offers_now(self) -> Offers:
+        """This month's terms of every option for every buyer (for inspection)."""
+        return offers(self.ctx, self.who, self.options, self.orders.queue_months)
+
+    def clear(self, coming: Mapping[str, tuple[int, np.ndarray | float]]) -> MonthFlows:
         """Buyers choose, channels clear, chips ship and money moves. Return the month's flows.
 
         Args:
@@ -69,29 +67,33 @@ class Market:
         ctx, book, k = self.ctx, self.who.book, self.options
         p = ctx.params
         elasticity = p["buyers.price_elasticity"]
-        price, mult, avail = offers(ctx, self.who, k, self.orders.queue_months)
-        price[k.k_grey] = self.who.smugglers.mix_list_price()  # until the grey market clears
-        table = weights(price, mult, avail, k.perf_floor, elasticity)
+        terms = self.who.smugglers.route_terms()
+        o = offers(ctx, self.who, k, self.orders.queue_months)
+        table = weights(o.price, o.mult, o.open, k.perf_floor, elasticity)
         state = book.buyer_class == BUYER_CLASSES.index("state_dcs")
         floor = ctx.policy.min_domestic_share(state, 1 - book.train_weight) * book.compliance
         free = book.demand * (1 - floor)
-        premium = self.grey.clear(free, table, mult[:, k.k_grey], avail[:, k.k_grey])
+        premium = self.grey.clear(free, table, o.mult[:, :, k.k_grey], o.open[:, :, k.k_grey],
+                                  terms)
         grey_price = self.who.smugglers.mix_list_price() * (1 + premium)
-        price[k.k_grey] = grey_price
-        reprice_grey(table, price, mult, avail, k, elasticity)
+        o.price[:, k.k_grey] = grey_price[:, 0]
+        g = slice(k.k_grey, k.k_grey + 1)
+        table[:, :, g] = weights(o.price[:, g], o.mult[:, :, g], o.open[:, :, g],
+                                 k.perf_floor[:, :, g], elasticity)
         units = planned_units(table, free, book.demand * floor, k)
-        legal = units[:, k.legal_cols]
+        legal = units[:, :, k.legal_cols]
         book.note_usual_purchases(legal, p["buyers.usual_purchase_weight"])
-        legal += stockpile_units(book.usual_units, legal, avail, ctx.month, coming,
-                                        p["buyers.stockpile_months"])
-        units *= budget_scale(units, price, book, p["buyers.budget_multiple"])[:, None]
+        legal += stockpile_units(book.usual_units, legal, o.open[:, :, k.legal_cols], ctx.month,
+                                 coming, p["buyers.stockpile_months"])
+        units *= budget_scale(units, o.price, book.trend, p["buyers.budget_multiple"],
+                              ctx.list_price("H100"))[:, :, None]
 
         flows = MonthFlows(grey_premium=premium)
-        received = {ch: np.zeros(book.n) for ch in book.received}
-        self.orders.apply(units, avail)
-        claims = self.shipping.claims(units, grey_price)
-        self.shipping.ship_all(claims, units, grey_price, flows, received)
+        received = {ch: np.zeros((ctx.replications, book.n)) for ch in CHANNELS}
+        self.orders.place(units[:, :, k.legal_cols], o.clearance)
+        claims = self.shipping.claims(units, grey_price, terms)
+        self.shipping.ship_all(claims, units, grey_price, terms, flows, received)
         book.receive(received)
-        flows.new_h100e = {ch: float(arr.sum()) for ch, arr in received.items()}
+        flows.new_h100e = {ch: arr.sum(axis=1, keepdims=True) for ch, arr in received.items()}
         self.shipping.collect_rent()
         return flows

@@ -4,19 +4,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
+
+def _zero() -> np.ndarray:
+    return np.zeros((1, 1))
+
 
 @dataclass
 class MonthFlows:
-    """What moved through each channel this month (units unless named otherwise)."""
+    """What moved through each channel this month, per replication: columns (R, 1).
 
-    legal: float = 0.0
-    domestic: float = 0.0
-    cloud: float = 0.0
-    subsidiary: float = 0.0
-    smuggled: float = 0.0
-    seized: float = 0.0
-    cancelled_orders: float = 0.0
-    grey_premium: float = 0.0
-    grey_sales_usd: float = 0.0
-    legal_by_chip: dict[str, float] = field(default_factory=dict)
-    new_h100e: dict[str, float] = field(default_factory=dict)
+    Units unless named otherwise. Fields start as a (1, 1) zero that broadcasts against any R.
+    """
+
+    legal: np.ndarray = field(default_factory=_zero)
+    domestic: np.ndarray = field(default_factory=_zero)
+    cloud: np.ndarray = field(default_factory=_zero)
+    front: np.ndarray = field(default_factory=_zero)
+    smuggled: np.ndarray = field(default_factory=_zero)
+    seized: np.ndarray = field(default_factory=_zero)
+    disabled: np.ndarray = field(default_factory=_zero)
+    cancelled_orders: np.ndarray = field(default_factory=_zero)
+    grey_premium: np.ndarray = field(default_factory=_zero)
+    grey_sales_usd: np.ndarray = field(default_factory=_zero)
+    licence_cost_usd: np.ndarray = field(default_factory=_zero)
+    legal_by_chip: dict[str, np.ndarray] = field(default_factory=dict)
+    smuggled_by_route: np.ndarray = field(default_factory=_zero)
+    new_h100e: dict[str, np.ndarray] = field(default_factory=dict)

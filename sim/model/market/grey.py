@@ -2,9 +2,10 @@
 
 Buyers' demand for the grey option at a candidate price is their CES share of it at that price;
 smugglers' supply is the units they expect to deliver at that price
-(:meth:`~sim.model.agents.smugglers.SmugglerNetwork.supply_curve`). The clearing premium is
-found on a grid of premiums over the mix's list price (dense near zero), interpolated between
-the last grid point with excess demand and the first without.
+(:meth:`~sim.model.agents.smugglers.SmugglerNetwork.supply`). Demand falls and supply rises with
+the price, so the clearing premium over the mix's list price is found by bisection on
+``[0, smuggling.max_premium]``, every replication at once: 0 when supply at list price already
+covers demand, the top when demand exceeds supply even there.
 """
 
 from __future__ import annotations
@@ -19,96 +20,63 @@ if TYPE_CHECKING:
     from sim.model.agents.smugglers import SmugglerNetwork
     from sim.model.market.options import Options
 
-#: Premium grid on which the grey market is cleared: dense near zero.
-GRID_POINTS = 64
-#: Buyers per block when grey-market demand is tabulated over the grid (see grey_demand).
-GREY_BLOCK_ROWS = 1024
-
-
-def grey_demand(free: np.ndarray, other: np.ndarray, buyer: np.ndarray, price_part: np.ndarray,
-                perf: np.ndarray, block_rows: int = GREY_BLOCK_ROWS) -> np.ndarray:
-    """Units of smuggled chips all buyers want at each grid price (one value per price).
-
-    Buyer i wants ``free_i * g_ij / (other_i + g_ij) / perf_i`` units at price j (its CES share
-    of the grey option, 0 when it has no option at all), where ``g_ij = buyer_i * price_part_j``.
-    The (buyers x prices) table is filled ``block_rows`` buyers at a time in buffers reused from
-    block to block: whole-table temporaries cost more in memory traffic and page faults than in
-    arithmetic once there are 100k buyers, and hold gigabytes at a million.
-
-    Bit for bit the same as summing the whole table with ``.sum(axis=0)``: every cell goes through
-    the same operations, and numpy sums axis 0 of a C-ordered table of two or more columns row by
-    row, so a block whose first row is the running total of the blocks before it continues the
-    very same sequence of additions (the first block has no such row: 0 + x is not always x).
-    """
-    n, cols = len(free), len(price_part)
-    if n == 0:
-        return np.zeros(cols)
-    rows = min(n, block_rows)
-    table = np.empty((rows + 1, cols))  # row 0: running total of the earlier blocks
-    g, both = np.empty((rows, cols)), np.empty((rows, cols))
-    positive = np.empty((rows, cols), dtype=bool)
-    total = table[0]
-    for start in range(0, n, rows):
-        k = min(rows, n - start)
-        part = slice(start, start + k)
-        share = table[1:k + 1]
-        np.multiply(buyer[part, None], price_part[None, :], out=g[:k])
-        np.add(other[part, None], g[:k], out=both[:k])
-        np.greater(both[:k], 0, out=positive[:k])
-        share.fill(0.0)
-        np.divide(g[:k], both[:k], out=share, where=positive[:k])
-        np.multiply(free[part, None], share, out=share)
-        np.divide(share, perf[part, None], out=share)
-        total = np.add.reduce(table[1 if start == 0 else 0:k + 1], axis=0)
-        table[0] = total
-    return total
+#: Bisection steps: the premium is found to within ``max_premium / 2**BISECTIONS``.
+BISECTIONS = 30
 
 
 class GreyMarket:
-    """Clears the grey market each month against the smugglers' supply curve.
+    """Clears the grey market each month against the smugglers' supply.
 
     Args:
-        smugglers: the smugglers, whose supply curve and chip mix set the price.
+        smugglers: the smugglers, whose supply and chip mix set the price.
         options: the column layout and fit of buyers' options.
-        max_premium: highest premium considered (``smuggling.max_premium``).
-        elasticity: buyers' CES exponent (``buyers.price_elasticity``).
+        max_premium: highest premium considered, per replication (R, 1).
+        elasticity: buyers' CES exponent, per replication (R, 1).
 
     """
 
-    def __init__(self, smugglers: SmugglerNetwork, options: Options, max_premium: float,
-                 elasticity: float) -> None:
+    def __init__(self, smugglers: SmugglerNetwork, options: Options, max_premium: np.ndarray,
+                 elasticity: np.ndarray) -> None:
         self.smugglers = smugglers
         self.options = options
+        self.max_premium = max_premium
         self.elasticity = elasticity
-        self.grid = max_premium * np.linspace(0.0, 1.0, GRID_POINTS) ** 2
 
     def clear(self, free: np.ndarray, table: np.ndarray, mult_grey: np.ndarray,
-              avail_grey: np.ndarray) -> float:
-        """Premium at which buyers' demand for smuggled chips meets smugglers' deliveries.
+              open_grey: np.ndarray, terms: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """Premium (R, 1) at which buyers' demand for smuggled chips meets expected deliveries.
 
         Args:
-            free: per buyer, H100e it is free to place (beyond mandated domestic floors).
-            table: the CES weights of every option (the grey column at list price).
-            mult_grey: per buyer, the grey option's effective-cost multiplier.
-            avail_grey: per buyer, the grey option's availability.
+            free: per buyer, H100e it is free to place (beyond mandated domestic floors), (R, n).
+            table: the CES weights of every option (the grey column at list price), (R, n, K).
+            mult_grey: per buyer, the grey option's effective-cost multiplier (R, n).
+            open_grey: per buyer, whether it may buy smuggled chips (R, n).
+            terms: this month's detection and unit cost per route (smugglers' route terms).
 
         """
         theta = self.elasticity
-        base = self.smugglers.mix_list_price()
-        prices = base * (1.0 + self.grid)
         k = self.options.k_grey
-        other = table.sum(axis=1) - table[:, k]
-        perf = self.options.perf_floor[:, k]
-        # (price x mult / perf)^-theta splits into a buyer part and a price part: no (n, G) power
-        buyer = avail_grey * (mult_grey / perf) ** -theta
-        demand = grey_demand(free, other, buyer, (prices / COST_SCALE) ** -theta, perf)
-        supply = self.smugglers.supply_curve(prices)
-        excess = demand - supply
-        if excess[0] <= 0:
-            return 0.0
-        above = np.nonzero(excess <= 0)[0]
-        if above.size == 0:
-            return float(self.grid[-1])
-        j = int(above[0])
-        t = excess[j - 1] / (excess[j - 1] - excess[j])
-        return float(self.grid[j - 1] + t * (self.grid[j] - self.grid[j - 1]))
+        other = table.sum(axis=2) - table[:, :, k]
+        perf = self.options.perf_floor[:, :, k]
+        # (price x mult / perf)^-theta splits into a buyer part and a price part
+        buyer = open_grey * (mult_grey / perf) ** -theta
+        base = self.smugglers.mix_list_price()
+
+        def excess(premium: np.ndarray) -> np.ndarray:
+            price = base * (1.0 + premium)
+            g = buyer * (price / COST_SCALE) ** -theta
+            both = other + g
+            share = np.divide(g, both, out=np.zeros_like(g), where=both > 0)
+            demand = (free * share / perf).sum(axis=1, keepdims=True)
+            return demand - self.smugglers.supply(price, terms)
+
+        low = np.zeros_like(base)
+        high = np.broadcast_to(self.max_premium, base.shape).astype(float)
+        at_list = excess(low) > 0
+        at_top = excess(high) > 0
+        for _ in range(BISECTIONS):
+            mid = 0.5 * (low + high)
+            above = excess(mid) > 0
+            low = np.where(above, mid, low)
+            high = np.where(above, high, mid)
+        return np.where(~at_list, 0.0, np.where(at_top, self.max_premium, 0.5 * (low + high)))

@@ -1,11 +1,23 @@
 """Chinese buyers' legal orders of US parts: licences, the order book, customs and cancellations.
 
-An order of a US part goes through three stages, each once: a licence application (granted with
-the chance of access the buyer saw when choosing), a wait in the order book (the licence delay,
-and the vendor's queue when it cannot serve everyone), and customs on arrival. Orders placed
-licence-free need a licence if a rule has come in since (the H20 orders stuck by M2); orders
-arriving at a border that has closed since are refused (M15, F11). Refused orders are cancelled:
-the buyer's need goes back to its backlog.
+An order of a US part meets each rule once, at its own stage:
+
+1. **Placing.** Under a licence rule the vendor files an application for each buyer group's
+   orders of the part in a month, if the order's margin covers the licence's fixed cost (F15).
+   One draw per buyer then clears the order with the chance the buyer saw when choosing (the
+   licence approval, times the justification pass under a Chinese import block). Approvals count
+   against the rule's cap (M14). Cleared orders join the book for delivery ``delay_months``
+   later; the rest of the buyer's need stays unmet (it returns to the next month's choice).
+2. **Waiting.** Orders the vendor cannot serve yet wait a month at a time. Guidance that comes
+   in or tightens makes buyers cancel waiting orders (M6).
+3. **Arrival.** An order placed licence-free meets a licence rule that has come in since (the
+   H20 orders stuck by M2): the vendor must file for it, and one draw with the rule's approval
+   decides. An order placed before an import
+   block that arrives after it meets customs: one draw with the block's justification pass for
+   allowed classes, refusal for the others (M15, F11). Orders placed under the block passed its
+   exceptions when placed and are not checked again.
+
+Refused and cancelled orders return to the buyer as unmet need.
 """
 
 from __future__ import annotations
@@ -14,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.market.offers import allowed
+from sim.model.market.offers import allowed, legal_price
 from sim.world.catalogue import US_CHIPS
 
 if TYPE_CHECKING:
@@ -22,95 +34,127 @@ if TYPE_CHECKING:
     from sim.model.market.options import Options
     from sim.model.market.participants import Participants
 
-#: (due month, chip, cleared under a licence rule) -> units per buyer
-Key = tuple[int, str, bool]
+#: (due month, chip, placed under a licence rule, month placed) -> units per buyer (R, n)
+Key = tuple[int, str, bool, int]
 
 
 class OrderBook:
-    """Legal China orders of US parts waiting to ship, by due month, chip and licence status."""
+    """Legal China orders of US parts waiting to ship."""
 
     def __init__(self, ctx: ModelContext, who: Participants, options: Options) -> None:
         self.ctx = ctx
         self.who = who
         self.options = options
         self.waiting: dict[Key, np.ndarray] = {}
-        self.cancelled = 0.0  # units refused this month (reset when the month's flows are read)
+        book = who.book
+        self.group_starts = np.array([sl.start for sl in book.slices.values()])
+        self.group_of = np.repeat(np.arange(len(self.group_starts)),
+                                  [sl.stop - sl.start for sl in book.slices.values()])
+        zero = np.zeros((ctx.replications, 1))
+        self.cancelled = zero  # units refused or cancelled this month
+        self.licence_cost = zero  # licence costs paid this month
 
-    def queue_months(self, chip: str) -> float:
-        """Months a new order would wait behind the orders already queued for ``chip``."""
-        queued = sum(float(u.sum()) for (_, c, _), u in self.waiting.items() if c == chip)
-        if queued <= 0:
-            return 0.0
+    def queue_months(self, chip: str) -> np.ndarray:
+        """Months a new order would wait behind the orders already queued for ``chip`` (R, 1)."""
+        queued = sum((u.sum(axis=1, keepdims=True) for (_, c, _, _), u in self.waiting.items()
+                      if c == chip), np.zeros((self.ctx.replications, 1)))
         vendor = self.who.vendor_of[chip]
         rate = vendor.capacity[chip] * self.ctx.policy.capacity_multiplier.get(chip, 1.0)
-        return queued / max(rate, 1.0)
+        return queued / np.maximum(rate, 1.0)
 
-    def add(self, due: int, chip: str, licensed: bool, units: np.ndarray) -> None:
+    def add(self, key: Key, units: np.ndarray) -> None:
         """Add orders to the book."""
-        key = (due, chip, licensed)
         self.waiting[key] = self.waiting.get(key, 0.0) + units
 
-    def apply(self, units: np.ndarray, avail: np.ndarray) -> None:
-        """Licence applications for this month's legal orders; granted ones join the book.
+    def place(self, units: np.ndarray, clearance: np.ndarray) -> None:
+        """This month's legal orders: applications filed, one clearance draw, the book.
 
-        ``avail`` is this month's chance of access (from the offers): each buyer's application
-        is granted with it (nothing between the two changes the rules).
+        Args:
+            units: per buyer and US part, units ordered (R, n, chips).
+            clearance: per buyer and US part, the chance an order is cleared (R, n, chips).
+
         """
-        ctx, policy, book = self.ctx, self.ctx.policy, self.who.book
+        ctx, who = self.ctx, self.who
         for i, chip in enumerate(US_CHIPS):
-            wanted = units[:, i]
+            wanted = units[:, :, i]
             if not wanted.any():
                 continue
-            vendor = self.who.vendor_of[chip]
-            granted = wanted * (ctx.rng.random(book.n) < avail[:, i])
-            rule = policy.licences.get(chip)
-            delay = 0
+            rule = ctx.policy.licences.get(chip)
             if rule is not None:
-                vendor.pay_licence_fees(int(np.count_nonzero(wanted)))
-                delay = rule.delay_months
-                if rule.cap_units is not None:
-                    room = max(rule.cap_units - rule.approved_units, 0.0)
-                    if granted.sum() > room:
-                        granted *= room / granted.sum()
-                rule.approved_units += float(granted.sum())
-            vendor.note_orders(chip, float(granted.sum()))
-            book.place_orders(granted * self.options.perf[:, i])
-            self.add(ctx.month + delay, chip, rule is not None, granted)
+                wanted = wanted * self._filed(chip, wanted)
+            u = ctx.draws.uniform(f"licence:{chip}", ctx.month, who.book.n)
+            granted = wanted * (u < clearance[:, :, i])
+            if rule is not None and rule.cap_units is not None:
+                room = np.maximum(rule.cap_units - who.us.approved_units(rule.key, chip), 0.0)
+                total = granted.sum(axis=1, keepdims=True)
+                granted = granted * np.minimum(1.0, np.divide(room, total, out=np.ones_like(room),
+                                                              where=total > 0))
+            if rule is not None:
+                who.us.approve(rule.key, chip, granted.sum(axis=1, keepdims=True))
+            who.vendor_of[chip].note_orders(chip, granted.sum(axis=1, keepdims=True))
+            who.book.place_orders(granted * self.options.legal_fit(chip))
+            delay = rule.delay_months if rule is not None else 0
+            self.add((ctx.month + delay, chip, rule is not None, ctx.month), granted)
 
-    def due(self, chip: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """Chinese orders of ``chip`` that may ship this month: (licensed, licence-free).
+    def _filed(self, chip: str, wanted: np.ndarray) -> np.ndarray:
+        """Per buyer, whether the vendor files a licence application for its group's order.
 
-        Orders placed licence-free need a licence if a rule has come in since; orders arriving at
-        a border that has closed since are refused. Refused orders are cancelled.
+        One application covers one buyer group's orders of the part in a month; the vendor pays
+        its fixed cost only when the order's margin covers it (FACTS F15).
         """
+        vendor = self.who.vendor_of[chip]
+        per_group = np.add.reduceat(wanted, self.group_starts, axis=1)  # (R, groups)
+        files = vendor.files_licence(chip, per_group, legal_price(self.ctx, chip))
+        cost = vendor.pay_licence_costs(files.sum(axis=1, keepdims=True))
+        self.licence_cost = self.licence_cost + cost
+        return files[:, self.group_of]
+
+    def due(self, chip: str) -> np.ndarray | None:
+        """Orders of ``chip`` arriving this month that may ship (R, n); refused ones cancelled."""
         ctx = self.ctx
-        licensed = self.waiting.pop((ctx.month, chip, True), None)
-        free = self.waiting.pop((ctx.month, chip, False), None)
-        if licensed is None and free is None:
+        keys = [k for k in self.waiting if k[0] == ctx.month and k[1] == chip]
+        if not keys:
             return None
-        book = self.who.book
-        n = book.n
-        licensed = np.zeros(n) if licensed is None else licensed
-        free = np.zeros(n) if free is None else free
-        if chip in ctx.policy.licences and free.any():
-            rule = ctx.policy.licences[chip]
-            granted = ctx.rng.random(n) < rule.approval
-            self.cancel(chip, free * ~granted)
-            licensed, free = licensed + free * granted, np.zeros(n)
+        total = np.zeros((ctx.replications, self.who.book.n))
+        for key in keys:
+            total += self._arrive(key, self.waiting.pop(key))
+        return total
+
+    def _arrive(self, key: Key, units: np.ndarray) -> np.ndarray:
+        """Check one batch of arriving orders against rules that came in after it was placed."""
+        ctx, book = self.ctx, self.who.book
+        _, chip, licensed, placed = key
+        rule = ctx.policy.licences.get(chip)
+        if rule is not None and not licensed:
+            u = ctx.draws.uniform(f"late_licence:{chip}", ctx.month, book.n)
+            units = self._refuse(chip, units, self._filed(chip, units) & (u < rule.approval))
         block = ctx.policy.import_blocks.get(chip)
-        if block is not None:
-            ok = allowed(block, book.buyer_class) & (ctx.rng.random(n) < block.justification_pass)
-            self.cancel(chip, (licensed + free) * ~ok)
-            licensed, free = licensed * ok, free * ok
-        return licensed, free
+        if block is not None and block.since > placed:
+            u = ctx.draws.uniform(f"customs:{chip}", ctx.month, book.n)
+            ok = allowed(block, book.buyer_class) & (u < block.justification_pass)
+            units = self._refuse(chip, units, ok)
+        return units
+
+    def _refuse(self, chip: str, units: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        """Cancel the orders of buyers not ``ok``; return those that go on."""
+        self.cancel(chip, units * ~ok)
+        return units * ok
 
     def cancel(self, chip: str, units: np.ndarray) -> None:
-        """Cancel waiting orders: the buyers' need goes back to their backlog."""
-        h100e = units * self.options.perf[:, US_CHIPS.index(chip)]
-        self.who.book.cancel_orders(h100e, self.ctx.params["demand.backlog_carry"])
-        self.cancelled += float(units.sum())
+        """Cancel waiting orders: the buyers' need returns as unmet need."""
+        self.who.book.cancel_orders(units * self.options.legal_fit(chip))
+        self.cancelled = self.cancelled + units.sum(axis=1, keepdims=True)
 
-    def take_cancelled(self) -> float:
-        """Units cancelled since the last call (this month's), and start counting again."""
-        cancelled, self.cancelled = self.cancelled, 0.0
-        return cancelled
+    def cancel_under_guidance(self, chip: str, cancels: np.ndarray) -> None:
+        """Buyers who follow new guidance cancel all their waiting orders of ``chip`` (M6)."""
+        for key in [k for k in self.waiting if k[1] == chip]:
+            units = self.waiting[key]
+            self.cancel(chip, units * cancels)
+            self.waiting[key] = units * ~cancels
+
+    def take_month(self) -> tuple[np.ndarray, np.ndarray]:
+        """Units cancelled and licence costs paid this month; start counting again."""
+        out = (self.cancelled, self.licence_cost)
+        zero = np.zeros((self.ctx.replications, 1))
+        self.cancelled, self.licence_cost = zero, zero
+        return out

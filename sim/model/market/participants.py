@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sim.model.agents.buyers import BuyerBook
     from sim.model.agents.clouds import CloudFleet
+    from sim.model.agents.fronts import FrontCompanies
     from sim.model.agents.overseas import OverseasBuyers
     from sim.model.agents.regulators import Regulator
     from sim.model.agents.smugglers import SmugglerNetwork
@@ -29,6 +30,7 @@ class Participants:
     vendor_of: Mapping[str, Vendor]
     overseas: OverseasBuyers
     clouds: CloudFleet
+    fronts: FrontCompanies
     smugglers: SmugglerNetwork
     #: the US regulator (collects revenue shares and tariffs)
     us: Regulator
