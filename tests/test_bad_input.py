@@ -106,7 +106,7 @@ EXPECTED: dict[str, Expected] = {
     "negative_intensity.yaml": Expected(6, "events[0].intensity", "must be 0 or more (got -2.0)"),
     "wrong_type.yaml": Expected(7, "events[0].approval", "must be a number (got 'high')"),
     "nan.yaml": Expected(7, "events[0].approval", "must be a finite number (got nan)"),
-    "inf.yaml": Expected(4, "parameters.smuggling.capacity_units",
+    "inf.yaml": Expected(4, "parameters.smuggling.capacity_units_per_month",
                          "must be a finite number (got inf)"),
     "seeds_float.yaml": Expected(3, "seeds", "must be a whole number (got 2.5)"),
     "seeds_text.yaml": Expected(3, "seeds", "must be a whole number (got 'twenty')"),

@@ -76,11 +76,11 @@ def test_check_missing_file():
     assert done.stderr == "tests/fixtures/does_not_exist.yaml: no such file\n"
 
 
-def test_list_moves_lists_all_13():
+def test_list_moves_lists_all_14():
     done = chipsim("list", "moves")
     assert done.returncode == 0, done.stderr
     names = [line.split()[0] for line in done.stdout.splitlines() if line and line[0] != " "]
-    assert len(MOVES) == 13
+    assert len(MOVES) == 14
     assert sorted(names) == sorted(MOVES)
     assert "[FACTS M1, M2, M5, M12, M14]" in done.stdout
     assert "approval" in done.stdout and "probability that a licence" in done.stdout

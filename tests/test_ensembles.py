@@ -104,10 +104,10 @@ def test_one_worker_runs_in_this_process_and_several_in_a_pool():
 def _fail_replication(monkeypatch, index):
     real = replication.simulate
 
-    def flaky(scenario, seed, check=False):
-        if seed.spawn_key == (index,):
+    def flaky(scenario, seeds, check=False):
+        if any(seed.spawn_key == (index,) for seed in seeds):
             raise RuntimeError(f"boom in replication {index}")
-        return real(scenario, seed, check)
+        return real(scenario, seeds, check)
 
     monkeypatch.setattr(replication, "simulate", flaky)
 

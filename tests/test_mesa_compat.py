@@ -66,7 +66,7 @@ def test_batch_run_with_seeds_is_reproducible_and_collects_every_month(tmp_path,
 def test_the_collector_shows_exactly_the_model_records():
     scenario = load_scenario(BASELINE)
     model = ChipTradeModel(scenario, seed=3)
-    records = model.run()
+    records = model.run()[0]
     frame = model.datacollector.get_model_vars_dataframe()
     assert list(frame.columns) == ["date", *MODEL_METRICS]
     assert frame["date"].iloc[0] == "2024-01" and len(frame) == len(scenario.months)

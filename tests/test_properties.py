@@ -57,7 +57,13 @@ from sim.scenario.yamlsafe import parse_yaml
 from sim.world.actors import BUYER_CLASSES, ROUTES, US_VENDORS, VENDORS
 from sim.world.catalogue import CHIPS
 from sim.world.months import format_month
-from sim.world.parameters import DEFAULTS, Distribution, draw, share_group_problem
+from sim.world.parameters import (
+    DEFAULTS,
+    STRUCTURAL,
+    Distribution,
+    draw,
+    share_group_problem,
+)
 
 
 def fast(max_examples: int) -> settings:
@@ -101,6 +107,7 @@ TYPE_STRATEGIES: dict[Any, st.SearchStrategy[Any]] = {
     move_types.BuyerClasses: _names(BUYER_CLASSES, 0),
     move_types.TransitCountry: st.sampled_from(ROUTES[:-1]),
     bool: st.booleans(),
+    tuple[str, ...]: _names(tuple(sorted(MOVES)), 1),  # a truce suspends moves by name
 }
 
 
@@ -173,6 +180,8 @@ def parameter_values(name: str, run: bool = False) -> st.SearchStrategy[Any]:
     low, high = parameter_limits(name, run)
     inside = st.floats(low, high)
     number = st.one_of(st.sampled_from([low, high, spec.clip(_centre(spec.value))]), inside)
+    if name in STRUCTURAL:  # sets the model's structure: one number, never a distribution
+        return number
     spread = st.floats(0.0, high - low)
     mu = st.floats(math.log(max(low, 1e-9)) + 1e-9, math.log(high) - 1e-9)  # e**mu in range
     return st.one_of(
@@ -471,8 +480,8 @@ INDEX = {name: i for i, name in enumerate(MODEL_METRICS)}
 
 def check_invariants(scenario: Scenario) -> None:
     """Run scenario and counterfactual (conservation checked monthly); check every output."""
-    records = ChipTradeModel(scenario, seed=0, check_conservation=True).run()
-    base = ChipTradeModel(load_counterfactual(scenario), seed=0, check_conservation=True).run()
+    records = ChipTradeModel(scenario, seed=0, check_conservation=True).run()[0]
+    base = ChipTradeModel(load_counterfactual(scenario), seed=0, check_conservation=True).run()[0]
     assert records.shape == (len(scenario.months), len(MODEL_METRICS))
     assert np.isfinite(records).all(), [m for m in MODEL_METRICS
                                         if not np.isfinite(records[:, INDEX[m]]).all()]
@@ -549,7 +558,7 @@ EDGE_CASES: list[tuple[str, dict[str, Any]]] = [
     ("remote-access-all", {"move": "us.remote_access_rule", "compliance": 1.0}),
     ("location-all", {"move": "us.location_verification", "detection": 1.0}),
     ("guidance-all", {"move": "cn.purchase_guidance", "chips": list(CHIPS), "pressure": 1.0}),
-    ("truce", {"move": "trade.truce"}),
+    ("truce", {"move": "trade.truce", "suspends": ["us.tariff", "us.enforcement"], "months": 3}),
 ]
 
 
@@ -577,15 +586,15 @@ OUT_OF_RANGE_PARAMETERS: list[tuple[str, Any, str, str]] = [
     ("clouds.amortisation_months", 0, "allowed minimum 1", "ZeroDivisionError"),
     ("demand.growth_per_year", -1, "allowed minimum -0.9", "ZeroDivisionError: 0.0 ** -x"),
     ("buyers.small_firm_size_sigma", -1, "allowed minimum 0", "ValueError: sigma < 0"),
-    ("smuggling.capacity_units", -1, "allowed minimum 0", "ConservationError: money"),
+    ("smuggling.capacity_units_per_month", -1, "allowed minimum 0", "ConservationError: money"),
     ("smuggling.chip_mix.H100", -1, "allowed minimum 0", "ConservationError: chips"),
     ("buyers.offshore_access.big_tech", -1, "allowed minimum 0", "ConservationError: clouds"),
     ("vendors.initial_utilisation", -1, "allowed minimum 0", "ConservationError: clouds"),
     ("buyers.train_weight.big_tech", 1e12, "allowed maximum 1", "negative compute"),
     ("buyers.rumour_credence", -1, "allowed minimum 0", "negative legal exports"),
-    ("smuggling.capacity_units", {"uniform": [-100, 400]}, "reaches outside the allowed range",
+    ("smuggling.capacity_units_per_month", {"uniform": [-100, 400]}, "reaches outside the allowed range",
      "ConservationError (a uniform that draws negative capacities)"),
-    ("smuggling.capacity_units", {"normal": [-350, 1000]}, "mean -350 is outside the allowed",
+    ("smuggling.capacity_units_per_month", {"normal": [-350, 1000]}, "mean -350 is outside the allowed",
      "ConservationError (a normal centred on a negative capacity)"),
     ("buyers.rumour_credence", {"lognormal": [1, 0.5]}, "median 2.71828 is outside",
      "a credence above 1"),
@@ -622,11 +631,11 @@ def test_check_refuses_out_of_range_parameters_in_one_line_with_exit_2(tmp_path)
     assert done.stderr == (f"{path}:5: parameters.clouds.amortisation_months: 0 is below the"
                            " allowed minimum 1 (range [1, 240])\n")
     path.write_text("name: x\nperiod: {start: 2024-01, end: 2024-12}\nparameters:\n"
-                    "  smuggling.capacity_units:\n    uniform: [-100, 400]\n", encoding="utf-8")
+                    "  smuggling.capacity_units_per_month:\n    uniform: [-100, 400]\n", encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
-    assert str(info.value) == (f"{path}:4: parameters.smuggling.capacity_units: uniform"
-                               " [-100, 400] reaches outside the allowed range [0, 1e6]")
+    assert str(info.value) == (f"{path}:4: parameters.smuggling.capacity_units_per_month: uniform"
+                               " [-100, 400] reaches outside the allowed range [0, 1e8]")
 
 
 def test_shares_that_could_all_be_zero_are_refused():
@@ -648,16 +657,20 @@ def test_every_default_lies_in_its_range():
 
 def test_unbounded_distributions_are_clipped_into_the_range():
     """A plausible-looking normal that reaches below 0 runs: its draws are clipped, not refused."""
-    name, value = "smuggling.capacity_units", {"normal": [350, 1000]}
+    name, value = "smuggling.capacity_units_per_month", {"normal": [350, 1000]}
     scenario = TIMELINE_YEAR.replace(parameters={name: Distribution.parse(value)})
     drawn = [draw(scenario.parameters, np.random.SeedSequence(0, spawn_key=(i,)))[name]
              for i in range(200)]
     assert min(drawn) == 0.0 and max(drawn) > 350  # about a third are clipped to the bound
     assert drawn == [draw(scenario.parameters, np.random.SeedSequence(0, spawn_key=(i,)))[name]
                      for i in range(200)]  # deterministic
-    for seed, capacity in ((0, 0.0), (1, 933.65)):  # seed 0's draw is negative, so clipped
+    by_seed = {seed: draw(scenario.parameters, np.random.SeedSequence(seed))[name]
+               for seed in range(30)}
+    zero = next(seed for seed, v in by_seed.items() if v == 0.0)  # a negative draw, clipped
+    positive = next(seed for seed, v in by_seed.items() if v > 0.0)
+    for seed in (zero, positive):
         model = ChipTradeModel(scenario, seed=seed, check_conservation=True)
-        assert model.params[name] == pytest.approx(capacity)
+        assert model.params[name][0, 0] == by_seed[seed]
         assert np.isfinite(model.run()).all()
 
 

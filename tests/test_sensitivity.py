@@ -113,7 +113,7 @@ def test_samples_stay_in_the_parameters_range():
     """A normal reaching below 0 is truncated at the range too: every sample is a valid value."""
     from sim.world.parameters import DEFAULTS
 
-    spec = DEFAULTS["smuggling.capacity_units"]
+    spec = DEFAULTS["smuggling.capacity_units_per_month"]
     sampler = TruncatedDistribution(Distribution("normal", (350.0, 1000.0)), spec.limits)
     values = sampler.ppf(np.linspace(0.0, 1.0, 1001))
     assert values.min() == 0.0 and values.max() == pytest.approx(2350.0)

@@ -32,10 +32,15 @@ if TYPE_CHECKING:
     from sim.experiments.runner import Results
     from sim.scenario.scenario import Scenario
 
+#: The model's name of each channel of the figure, where they differ: the figure's
+#: "subsidiary" channel (the ``subsidiary_units`` column) is the model's front companies.
+_MODEL_NAME = {"subsidiary": "front"}
 #: Destinations of the ledger that are Chinese-bound channels (``overseas`` is not).
-_CHINA_BOUND = tuple(CHANNELS)
+_CHINA_BOUND = tuple(_MODEL_NAME.get(c, c) for c in CHANNELS)
 #: Channels whose receivers the buyer book records (seized chips reach nobody).
-_BOOKED = ("legal", "domestic", "cloud", "subsidiary", "smuggled")
+_BOOKED = ("legal", "domestic", "cloud", "front", "smuggled")
+#: The figure's name of each model channel.
+_FIGURE_NAME = {model: figure for figure, model in _MODEL_NAME.items()}
 
 
 def measure_chip_flows(scenario: Scenario, seeds: int | None = None, *,
@@ -84,11 +89,12 @@ def measure_chip_flows(scenario: Scenario, seeds: int | None = None, *,
                 if units > 0:
                     by_class[channel] += units * _class_shares(model, channel, BUYER_CLASSES)
         for (chip, destination), total in model.ledger.shipped.items():
-            units = total - before.get((chip, destination), 0.0)
+            units = float(total[0, 0] - before.get((chip, destination), 0.0 * total)[0, 0])
             if destination in _CHINA_BOUND and units > 0:
-                vendor_rows.append((index, CHIPS[chip].vendor, destination, units))
+                vendor_rows.append((index, CHIPS[chip].vendor,
+                                    _FIGURE_NAME.get(destination, destination), units))
         for channel, split in by_class.items():
-            receiver_rows += [(index, channel, cls, float(u))
+            receiver_rows += [(index, _FIGURE_NAME.get(channel, channel), cls, float(u))
                               for cls, u in zip(BUYER_CLASSES, split, strict=True) if u > 0]
         seized = _seized(vendor_rows, index)
         if seized > 0:
@@ -100,11 +106,11 @@ def measure_chip_flows(scenario: Scenario, seeds: int | None = None, *,
                      format_month(first), format_month(last), n)
 
 
-def _by_destination(shipped: dict[tuple[str, str], float]) -> dict[str, float]:
-    """Total units shipped so far to each destination."""
+def _by_destination(shipped: dict[tuple[str, str], np.ndarray]) -> dict[str, float]:
+    """Total units shipped so far to each destination (the one replication run here)."""
     out: dict[str, float] = {}
     for (_, destination), units in shipped.items():
-        out[destination] = out.get(destination, 0.0) + units
+        out[destination] = out.get(destination, 0.0) + float(units[0, 0])
     return out
 
 
@@ -112,10 +118,12 @@ def _class_shares(model: ChipTradeModel, channel: str,
                   classes: Sequence[str]) -> np.ndarray:
     """Share of this month's compute through ``channel`` that each buyer class received."""
     book = model.book
-    h100e = np.bincount(book.buyer_class, weights=book.received[channel], minlength=len(classes))
+    h100e = np.bincount(book.buyer_class, weights=book.received[channel][0],
+                        minlength=len(classes))
     total = h100e.sum()
     if total <= 0:  # no compute booked: attribute by demand, so no chip goes unaccounted
-        h100e = np.bincount(book.buyer_class, weights=book.base_demand, minlength=len(classes))
+        h100e = np.bincount(book.buyer_class, weights=book.base_demand[0],
+                            minlength=len(classes))
         total = h100e.sum()
     return h100e / total
 

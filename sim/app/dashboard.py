@@ -4,7 +4,7 @@ A Mesa SolaraViz page for teaching and exploring. Pick a scenario file, set the 
 (:mod:`sim.app.levers`), press Reset, then Step or Play: the model advances one month at a time
 and the page shows
 
-* the chips reaching China by channel (legal, domestic, smuggled, offshore cloud, subsidiaries,
+* the chips reaching China by channel (legal, domestic, smuggled, offshore cloud, front companies,
   seized),
 * US vendors' revenue against the counterfactual run on the same seed, and the running loss,
 * the grey-market premium and the domestic share of new compute (:mod:`sim.app.figures`),

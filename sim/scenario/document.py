@@ -39,7 +39,7 @@ from sim.world.parameters import Distribution
 #: Keys a scenario file may have.
 TOP_KEYS = (
     "name", "title", "description", "extends", "period", "seeds", "seed", "counterfactual",
-    "population", "parameters", "initial_policy", "events",
+    "population", "parameters", "initial_policy", "events", "drop_events",
 )
 #: Longest chain of ``extends`` (or of counterfactual files) followed.
 MAX_CHAIN = 20
@@ -129,6 +129,9 @@ def follow_extends(origin: Origin, chain: tuple[tuple[Path, str], ...], top: boo
             file=origin.doc.file, line=origin.doc.line_of(()), key="name",
         )
     if "extends" not in origin.doc.data:
+        if "drop_events" in origin.doc.data:
+            raise error_at(origin.doc, ("drop_events",), "leaves out events of a parent: it"
+                           " needs extends")
         return Tree.single(origin)
     extends = as_written(origin.doc.data["extends"])
     if not isinstance(extends, str) or not extends.strip():
@@ -178,17 +181,23 @@ def _leaves(value: Any, path: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
 
 
 def _merge(parent: Tree, child: Origin) -> Tree:
-    """Child keys override; events are appended; parameters and population merge by key."""
+    """Child keys override; parameters and population merge by key; events merge by id.
+
+    A child's event with the id of a parent's event replaces it where it stands; other events
+    are appended; ``drop_events`` leaves out the parent's events with the ids it names. A what-if
+    is then the record plus what it changes, not a copy of the record.
+    """
     data = dict(parent.data)
     origins = dict(parent.origins)
+    drop = child.doc.data.get("drop_events")
+    if drop is not None:
+        data["events"] = _drop_events(data.get("events"), drop, origins, child)
     for key, value in child.doc.data.items():
-        if key == "extends" or (value is None and key in _SECTIONS):
+        if key in ("extends", "drop_events") or (value is None and key in _SECTIONS):
             continue
         old = data.get(key)
         if key == "events" and isinstance(old, list) and isinstance(value, list):
-            for index in range(len(value)):
-                origins[(key, len(old) + index)] = dataclasses.replace(child, prefix=(key, index))
-            data[key] = old + value
+            data[key] = _merge_events(old, value, origins, child)
         elif key in ("parameters", "population") and isinstance(old, dict) and isinstance(
             value, dict
         ):
@@ -201,6 +210,53 @@ def _merge(parent: Tree, child: Origin) -> Tree:
             origins[(key,)] = dataclasses.replace(child, prefix=(key,))
             data[key] = value
     return Tree(data, origins, child)
+
+
+def _event_ids(events: list[Any]) -> dict[str, int]:
+    """Parent event id -> its place in the events list."""
+    return {e["id"]: i for i, e in enumerate(events)
+            if isinstance(e, dict) and isinstance(e.get("id"), str)}
+
+
+def _merge_events(old: list[Any], new: list[Any], origins: dict[KeyPath, Origin],
+                  child: Origin) -> list[Any]:
+    """The parent's events with the child's merged in: same id replaces, others append."""
+    merged = list(old)
+    where = _event_ids(old)
+    for j, event in enumerate(new):
+        event_id = event.get("id") if isinstance(event, dict) else None
+        i = where.get(event_id) if isinstance(event_id, str) else None
+        if i is None:
+            i = len(merged)
+            merged.append(event)
+        else:
+            merged[i] = event
+            _forget(origins, ("events", i))
+        origins[("events", i)] = dataclasses.replace(child, prefix=("events", j))
+    return merged
+
+
+def _drop_events(events: Any, drop: Any, origins: dict[KeyPath, Origin],
+                 child: Origin) -> list[Any]:
+    """The parent's events without those whose ids ``drop`` names (origins renumbered)."""
+    events = events if isinstance(events, list) else []
+    if not isinstance(drop, list):
+        raise error_at(child.doc, ("drop_events",), "must be a list of event ids")
+    where = _event_ids(events)
+    for k, event_id in enumerate(drop):
+        if not isinstance(event_id, str) or event_id not in where:
+            known = ", ".join(sorted(where)) or "(no event of the parent has an id)"
+            raise error_at(child.doc, ("drop_events", k),
+                           f"{show(event_id)} is not the id of an event of the parent; ids:"
+                           f" {known}")
+    kept = [i for i in range(len(events)) if i not in {where[e] for e in drop}]
+    moved = {}
+    for new_index, old_index in enumerate(kept):
+        for path in [p for p in origins if p[:2] == ("events", old_index)]:
+            moved[("events", new_index, *path[2:])] = origins[path]
+    _forget(origins, ("events",))
+    origins.update(moved)
+    return [events[i] for i in kept]
 
 
 def _forget(origins: dict[KeyPath, Origin], prefix: KeyPath) -> None:

@@ -4,7 +4,7 @@ Three figures, in the style of :mod:`sim.viz.style` (matplotlib object API on an
 Okabe-Ito colours, fixed layout, scenario name and seed count in the subtitle, a source line):
 
 * :func:`chip_flows` — an alluvial (Sankey) diagram of the chips delivered over a period:
-  vendor -> channel (legal, domestic, offshore cloud, offshore subsidiary, smuggled, seized) ->
+  vendor -> channel (legal, domestic, offshore cloud, front companies, smuggled, seized) ->
   Chinese buyer class. The vendor and buyer detail is not in ``timeseries.csv``; it is measured
   from model runs (by the analysis layer) into a :class:`ChipFlows`.
 * :func:`market_response` — the domestic share of new Chinese compute and the grey-market
@@ -54,7 +54,7 @@ from sim.viz.style import (
 CHANNELS: dict[str, tuple[str, str]] = {
     channel: (label, CHANNEL_COLOURS[channel]) for channel, label in (
         ("legal", "Legal exports"),
-        ("subsidiary", "Offshore subsidiaries"),
+        ("subsidiary", "Front companies (offshore)"),
         ("cloud", "Offshore cloud (GPUs rented)"),
         ("smuggled", "Smuggled"),
         ("seized", "Seized"),

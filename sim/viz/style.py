@@ -57,7 +57,7 @@ CHANNEL_COLOURS: dict[str, str] = {
 CHANNEL_SERIES: tuple[tuple[str, str, str, str], ...] = (
     ("smuggled_units", "Smuggled", CHANNEL_COLOURS["smuggled"], "-"),
     ("cloud_units", "Offshore cloud (new GPUs)", CHANNEL_COLOURS["cloud"], "-"),
-    ("subsidiary_units", "Offshore subsidiaries", CHANNEL_COLOURS["subsidiary"], "-"),
+    ("subsidiary_units", "Front companies (offshore)", CHANNEL_COLOURS["subsidiary"], "-"),
     ("seized_units", "Seized", CHANNEL_COLOURS["seized"], "--"),
 )
 
