@@ -48,13 +48,13 @@ def test_neutral_levers_leave_the_scenario_as_written():
 def test_a_lever_replaces_the_scenarios_moves_of_its_kind_from_its_month_on():
     scenario = sim.load_scenario(TIMELINE)
     changed = with_levers(scenario, Levers(revenue_share=0.3, enforcement=2.5,
-                                           start="2025-06"))
+                                           start="2025-08"))
     assert changed.name == "timeline-2024-2026-levers"
-    month = parse_month("2025-06")
+    month = parse_month("2025-08")
     shares = [e for e in changed.events if e.move.name == "us.revenue_share"]
     assert [(e.date, e.move.share) for e in shares] == [(month, 0.3)]  # M7, M11, M13 replaced
     enforcement = [e for e in changed.events if e.move.name == "us.enforcement"]
-    assert [e.date for e in enforcement] == [parse_month("2025-05"), month]  # M3 kept: before
+    assert [e.date for e in enforcement] == [parse_month("2025-07"), month]  # M3 kept: before
     assert enforcement[-1].move.intensity == 2.5
     assert enforcement[-1].note == "Lever: enforcement ×2.5"
     untouched = [e for e in scenario.events
@@ -113,11 +113,11 @@ def test_status_lists_the_moves_applied_so_far_newest_first():
     model = DashboardModel(import_block=True, levers_from="2025-04")
     assert "Ready to start at <b>2024-01</b>" in status_html(model)
     assert "Next, 2025-04:" in status_html(model)
-    for _ in range(17):  # to 2025-05
+    for _ in range(19):  # to 2025-07
         model.step()
     html = status_html(model)
-    assert "Simulated <b>2025-05</b> (17 of 36 months)" in html
-    assert html.index("2025-05 · M3: enforcement crackdown") < html.index(
+    assert "Simulated <b>2025-07</b> (19 of 36 months)" in html
+    assert html.index("2025-07 · M3: enforcement crackdown") < html.index(
         "2025-04 · Lever: China blocks US chips")
     assert "Levers: China blocks US chips" in html
 
@@ -127,7 +127,7 @@ def test_live_figures_label_their_axes_and_mark_the_moves_applied():
     from sim.viz.style import CHANNEL_COLOURS, EVENT_LINE
 
     model = DashboardModel()
-    for _ in range(17):  # to 2025-05: M2 (2025-04) and M3 (2025-05) applied
+    for _ in range(19):  # to 2025-07: M2 (2025-04) and M3 (2025-07) applied
         model.step()
     applied = {e.date for e in model.applied_events()}
     assert len(applied) >= 2
@@ -142,7 +142,7 @@ def test_live_figures_label_their_axes_and_mark_the_moves_applied():
         fig = draw(model)
         assert fig.get_suptitle() == title
         texts = [t.get_text() for t in fig.texts]
-        assert "timeline-2024-2026 · replication 0 · 17 of 36 months" in texts
+        assert "timeline-2024-2026 · replication 0 · 19 of 36 months" in texts
         panels = fig.axes
         assert [ax.get_ylabel() for ax in panels] == ylabels
         for ax in panels:

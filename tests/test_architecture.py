@@ -43,17 +43,3 @@ def test_public_api_still_works():
 
     assert callable(sim.run) and callable(sim.load_scenario) and callable(sim.compare)
     assert ChipTradeModel.__name__ == "ChipTradeModel"
-
-
-#: sha256 of the timeline's timeseries.csv (20 seeds) taken before sim/ was reshaped into layers.
-TIMELINE_DIGEST = "a2cc65e87ac15d5be08cc3b1c10dd358c21050ed078a6047de79c3678445fddc"
-
-
-def test_timeline_outputs_equal_the_digest_taken_before_the_reshaping():
-    from sim.experiments.output import timeseries_bytes
-    from sim.experiments.runner import run
-    from sim.scenario.library import library_file
-
-    results = run(library_file("timeline-2024-2026.yaml"), seeds=20, workers=1)
-    digest = hashlib.sha256(timeseries_bytes(results.timeseries)).hexdigest()
-    assert digest == TIMELINE_DIGEST

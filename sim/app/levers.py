@@ -226,8 +226,8 @@ class DashboardModel(ChipTradeModel):
         (``counterfactual_revenue_usd``) and the revenue loss (counterfactual minus scenario).
         """
         n = self.months_done
-        frame = pd.DataFrame(self.records[:n], columns=list(MODEL_METRICS))
-        twin = pd.DataFrame(self.twin.records[:n], columns=list(MODEL_METRICS))
+        frame = pd.DataFrame(self.records[0, :n], columns=list(MODEL_METRICS))
+        twin = pd.DataFrame(self.twin.records[0, :n], columns=list(MODEL_METRICS))
         frame.insert(0, "date", [format_month(m) for m in range(self.experiment.start,
                                                                 self.experiment.start + n)])
         frame["counterfactual_revenue_usd"] = twin["vendor_revenue_usd"]
@@ -235,9 +235,9 @@ class DashboardModel(ChipTradeModel):
         return frame
 
     def applied_events(self) -> list[Event]:
-        """Moves applied so far, by date (the regulators' ``applied`` lists)."""
-        events = [e for r in self.regulators.values() for e in r.applied]
-        return sorted(events, key=lambda e: e.date)
+        """Moves that have taken effect so far, by date."""
+        return sorted((e for e in self.experiment.events if e.date < self.month),
+                      key=lambda e: e.date)
 
     def next_events(self) -> list[Event]:
         """Moves of the next month that has any still to come."""

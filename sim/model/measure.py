@@ -6,7 +6,8 @@ model after a month (flows of the month, stocks at its end), in ``MODEL_METRICS`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -15,10 +16,30 @@ from sim.world.actors import ROUTES, US_VENDORS
 from sim.world.catalogue import US_CHIPS
 
 if TYPE_CHECKING:
-    from sim.model.model import ChipTradeModel
+    from sim.model.agents.buyers import BuyerBook
+    from sim.model.agents.clouds import CloudFleet
+    from sim.model.agents.regulators import Regulator
+    from sim.model.agents.vendors import Vendor
+    from sim.model.market import Market, MonthFlows
 
 
-def measure(model: ChipTradeModel) -> np.ndarray:
+class Measured(Protocol):
+    """What the measurement reads: the month's flows and the agents' books."""
+
+    replications: int
+    flows: MonthFlows
+    book: BuyerBook
+    vendors: Sequence[Vendor]
+    clouds: CloudFleet
+    us: Regulator
+    market: Market
+
+    def vendor_of(self, chip: str) -> Vendor:
+        """The vendor that makes ``chip``."""
+        ...
+
+
+def measure(model: Measured) -> np.ndarray:
     """This month's metrics: (R, MODEL_METRICS)."""
     f, book = model.flows, model.book
     us = [v for v in model.vendors if v.name in US_VENDORS]

@@ -26,7 +26,7 @@ One YAML file is one experiment. Unknown keys are errors. Errors name the file, 
 | `name` | yes | `[a-z0-9-]+`, at most 64 characters; names the results folder `results/<name>/` |
 | `title` | no | one line for reports and figures (default: the name) |
 | `description` | no | free text |
-| `extends` | no | a scenario file, relative to this one; keys here override the parent's, `parameters` and `population` merge key by key, `events` are appended to the parent's |
+| `extends` | no | a scenario file, relative to this one; keys here override the parent's, `parameters` and `population` merge key by key; an event with the `id` of a parent's event replaces it, other events are appended |
 | `period` | yes | `{start: YYYY-MM, end: YYYY-MM}`, monthly steps, inclusive |
 | `seeds` | no | Monte Carlo replications (default 20) |
 | `seed` | no | root seed; replication *i* uses `SeedSequence(seed, spawn_key=(i,))` (default 0) |
@@ -35,6 +35,7 @@ One YAML file is one experiment. Unknown keys are errors. Errors name the file, 
 | `parameters` | no | overrides of the defaults below by dotted name: a number, or a distribution drawn once per replication: `{uniform: [a, b]}`, `{triangular: [low, mode, high]}`, `{normal: [mean, sd]}`, `{lognormal: [mu, sigma]}`; each within the parameter's range (below) |
 | `initial_policy` | no | moves already in force at `period.start`: `{move: NAME, ...parameters}` |
 | `events` | no | dated moves: `{date: YYYY-MM, announced: YYYY-MM (optional, not after date), move: NAME, note: text, id: name (optional, unique; other events and levers refer to it), ...parameters}` |
+| `drop_events` | no | ids of the parent's events to leave out (needs `extends`): a what-if without one of the record's moves |
 """
 
 

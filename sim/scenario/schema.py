@@ -82,6 +82,7 @@ def scenario_schema() -> dict[str, Any]:
                            "properties": parameters},
             "initial_policy": moves(dated=False),
             "events": moves(dated=True),
+            "drop_events": {"type": "array", "items": {"type": "string"}},
         },
     }
 
