@@ -85,6 +85,7 @@ class BuyerBook(mesa.Agent):
         self.risk_aversion = per_class("buyers.risk_aversion")
         self.compliance = per_class("buyers.compliance")
         self.offshore_access = per_class("buyers.offshore_access")
+        self.stockpile_months = per_class("buyers.stockpile_months")
         self.restrictions = tuple(restrictions)
         zeros = np.zeros((r, n))
         self.trend = zeros.copy()  # H100e the demand trend alone asks this month (budget basis)

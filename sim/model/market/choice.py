@@ -77,7 +77,8 @@ def stockpile_units(usual: np.ndarray, now: np.ndarray, is_open: np.ndarray, mon
         is_open: per buyer and US part, whether it may order the part now.
         month: the current month.
         coming: chip -> (month its restriction takes effect, credence buyers give it).
-        stockpile_months: months of usual purchases bought ahead of a certain restriction.
+        stockpile_months: per need, months of usual purchases bought ahead of a certain
+            restriction.
 
     """
     basis = np.maximum(usual, now)

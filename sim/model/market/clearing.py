@@ -84,7 +84,7 @@ class Market:
         legal = units[:, :, k.legal_cols]
         book.note_usual_purchases(legal, p["buyers.usual_purchase_weight"])
         legal += stockpile_units(book.usual_units, legal, o.open[:, :, k.legal_cols], ctx.month,
-                                 coming, p["buyers.stockpile_months"])
+                                 coming, book.stockpile_months)
         units *= budget_scale(units, o.price, book.trend, p["buyers.budget_multiple"],
                               ctx.list_price("H100"))[:, :, None]
 
