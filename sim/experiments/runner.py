@@ -330,7 +330,7 @@ def _ensemble(scenario: Scenario, counterfactual: Scenario, n: int, executor: Ex
               on_done: OnDone | None, extra: dict[str, Any] | None = None) -> Results:
     """Run the replications ``store`` does not have yet; assemble the results in index order."""
     from sim.experiments.executors import plan_batches
-    from sim.experiments.replication import run_batch
+    from sim.experiments.replication import lost_batch, run_batch
 
     started, clock = datetime.now(UTC), time.perf_counter()
     finished = store.finished()
@@ -342,7 +342,8 @@ def _ensemble(scenario: Scenario, counterfactual: Scenario, n: int, executor: Ex
         try:
             batches = plan_batches(todo, executor.slots, executor.batch_limit)
             shared = (scenario, counterfactual, check)
-            with closing(executor.map(run_batch, shared, batches)) as stream:
+            stream = executor.map(run_batch, shared, batches, on_lost=lost_batch)
+            with closing(stream):
                 for result in (r for batch in stream for r in batch):
                     store.save(result)
                     bar.update(1)
