@@ -14,7 +14,9 @@ always uses ``SeedSequence(root_seed, spawn_key=(i,))`` and the table is assembl
 order, so the results are bit-identical whatever the executor, the worker count, the completion
 order, how many workers died on the way, or how many times the run was interrupted and resumed.
 
-A command stops with one line naming the exact ``--resume`` command on Ctrl-C.
+A command stops cleanly, with one line naming the exact ``--resume`` command, on Ctrl-C, SIGTERM
+or SIGHUP (exit 130, 143, 129; :mod:`sim.experiments.interrupts`) and when its files cannot be
+written (exit 1: a full disk, a parent folder that is not writable).
 """
 
 from __future__ import annotations
@@ -221,7 +223,8 @@ def run_command(path: str, seeds: int | None = None, out: str | None = None,
 
     Finished replications stream to ``.<name>.partial/`` beside the results folder; after an
     interruption, the same command with ``resume=True`` reuses them. The exit code is 1 if a
-    replication failed (the folder then holds the others; the manifest lists the failures).
+    replication failed (the folder then holds the others; the manifest lists the failures) or if
+    the files cannot be written; 143 or 129 if SIGTERM or SIGHUP stopped the run.
     """
     scenario = load_scenario(path)
     _check_count(seeds, lambda text: ScenarioError(text, file=path, key="--seeds"))
@@ -317,7 +320,8 @@ def _run_to_folder(scenario: Scenario, counterfactual: Scenario, seeds: int | No
                    on_done: OnDone | None = None, extra: dict[str, Any] | None = None) -> int:
     """Run through a work folder beside ``target``, then write ``target`` atomically."""
     from sim.experiments.executors import ExecutorError, default_workers
-    from sim.experiments.folders import refuse_to_overwrite
+    from sim.experiments.folders import OutputError, refuse_to_overwrite
+    from sim.experiments.interrupts import Stopped, stop_on_signals
     from sim.experiments.output import folder_notes, write_folder
     from sim.experiments.store import DiskStore, StoreError, work_folder
     from sim.experiments.tables import choose_format
@@ -334,7 +338,11 @@ def _run_to_folder(scenario: Scenario, counterfactual: Scenario, seeds: int | No
                           discard=force and not resume)
     except StoreError as exc:
         raise ScenarioError(str(exc), file=label, key="--resume") from None
-    with store:
+    except OSError as exc:
+        print(f"chipsim: {OutputError(f'the work folder {work}', exc)}; nothing was run",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    with store, stop_on_signals():
         n = seeds or store.count or scenario.seeds
 
         def say(what: str) -> None:
@@ -354,9 +362,15 @@ def _run_to_folder(scenario: Scenario, counterfactual: Scenario, seeds: int | No
                                   n_seeds=n, force=force, format=chosen)
         except ExecutorError as exc:
             raise ScenarioError(str(exc), file=label, key="--scheduler") from None
+        except Stopped as exc:
+            say(f"stopped by {exc.name}")
+            return exc.exit_code
         except KeyboardInterrupt:
             say("interrupted")
             raise
+        except OutputError as exc:
+            say(str(exc))
+            return EXIT_FAILURE
         except Exception:  # a bug, a Dask cluster gone...: say what is kept, then report it
             say("stopped by an unexpected error")
             raise
