@@ -122,7 +122,8 @@ def with_levers(scenario: Scenario, levers: Levers) -> Scenario:
              for name, params, note in moves]
     name = f"{scenario.name[:57]}-levers"
     title = f"{scenario.title} + levers from {format_month(month)}"
-    return scenario.replace(name=name, title=title, events=tuple(kept + added))
+    # the file's own levers (for `chipsim explore`) may name events a dashboard lever dropped
+    return scenario.replace(name=name, title=title, events=tuple(kept + added), levers=())
 
 
 # --------------------------------------------------------------------------- scenario files

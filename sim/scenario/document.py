@@ -39,14 +39,14 @@ from sim.world.parameters import Distribution
 #: Keys a scenario file may have.
 TOP_KEYS = (
     "name", "title", "description", "extends", "period", "seeds", "seed", "counterfactual",
-    "population", "parameters", "initial_policy", "events",
+    "population", "parameters", "initial_policy", "events", "levers",
 )
 #: Longest chain of ``extends`` (or of counterfactual files) followed.
 MAX_CHAIN = 20
 #: Largest magnitude of a whole number in a scenario (beyond it, it is no longer a float).
 _LARGEST = int(sys.float_info.max)
 #: Sections that are lists or mappings; left empty (``events:``) they mean "none".
-_SECTIONS = ("population", "parameters", "initial_policy", "events")
+_SECTIONS = ("population", "parameters", "initial_policy", "events", "levers")
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ def _leaves(value: Any, path: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
 
 
 def _merge(parent: Tree, child: Origin) -> Tree:
-    """Child keys override; events are appended; parameters and population merge by key."""
+    """Child keys override (levers too); events are appended; parameters, population by key."""
     data = dict(parent.data)
     origins = dict(parent.origins)
     for key, value in child.doc.data.items():
