@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show the full traceback of unexpected errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in (_add_run, _add_check, _add_list, _add_validate, _add_calibrate, _add_app,
-                _add_compare, _add_sensitivity):
+                _add_compare, _add_sensitivity, _add_explore, _add_discover):
         add(commands)
     return parser
 
@@ -401,3 +401,87 @@ def _sensitivity(args: argparse.Namespace) -> int:
     return sensitivity_command(args.file, seeds=args.seeds, samples=args.samples,
                                outputs=args.outputs, out=args.out, workers=args.workers,
                                force=args.force)
+
+
+# --- explore and discover (EMA Workbench) ----------------------------------------------------
+
+
+def _add_explore(commands: Any) -> None:
+    explore = commands.add_parser(
+        "explore", help="run many experiments over a scenario's uncertainties and levers",
+        description="Sample FILE's uncertain parameters (those given a distribution) and its"
+                    " levers (the `levers:` section) together in a Latin hypercube of N points"
+                    " (EMA Workbench), run each on K seeds with its counterfactual, and write"
+                    " DIR/experiments.csv (one row per experiment: its inputs), DIR/outcomes.csv"
+                    " (one row per experiment: the median over its seeds of each metric's period"
+                    " total) and manifest.json. Needs the ema extra: pip install"
+                    " 'chipsim[ema]'.",
+    )
+    explore.add_argument("file", metavar="FILE", help="scenario YAML file")
+    explore.add_argument("--experiments", type=_positive_int, required=True, metavar="N",
+                         help="number of experiments (Latin hypercube points)")
+    explore.add_argument("--seeds", type=_positive_int, metavar="K",
+                         help="replications per experiment, the same at every point (default 2)")
+    explore.add_argument("--out", metavar="DIR",
+                         help="output folder (default: results/explore-<name>/)")
+    explore.add_argument("--workers", type=_positive_int, metavar="N",
+                         help="worker processes (default: all cores)")
+    explore.add_argument("--force", action="store_true", help="replace an existing output folder")
+    explore.set_defaults(handler=_explore)
+
+
+def _explore(args: argparse.Namespace) -> int:
+    if not _has_ema("explore"):
+        return EXIT_FAILURE
+    from sim.analysis.explore import explore_command
+
+    return explore_command(args.file, experiments=args.experiments, seeds=args.seeds,
+                           out=args.out, workers=args.workers, force=args.force)
+
+
+def _add_discover(commands: Any) -> None:
+    discover = commands.add_parser(
+        "discover", help="find the conditions under which an outcome is high or low (PRIM)",
+        description="Scenario discovery on a `chipsim explore` folder DIR: the experiments whose"
+                    " METRIC is above (or below) Q are the cases of interest, and PRIM (EMA"
+                    " Workbench) peels the space of inputs down to a box that holds most of"
+                    " them. Writes boxes.csv (every box of the peeling trajectory, its coverage,"
+                    " density and limits; the chosen one marked), manifest.json and figures/"
+                    " (the peeling trade-off, the chosen box). Q is a value in METRIC's unit"
+                    " (6e5) or a percentile across the experiments (p80).",
+    )
+    discover.add_argument("folder", metavar="DIR", help="folder written by chipsim explore")
+    discover.add_argument("--outcome", required=True, metavar="METRIC",
+                          help="a metric of outcomes.csv, e.g. diverted_units")
+    side = discover.add_mutually_exclusive_group()
+    side.add_argument("--above", metavar="Q",
+                      help="cases of interest: METRIC above Q (default: --above p75)")
+    side.add_argument("--below", metavar="Q", help="cases of interest: METRIC below Q")
+    discover.add_argument("--min-coverage", type=float, default=0.5, metavar="C",
+                          help="choose the densest box covering at least this share of the"
+                               " cases of interest (default 0.5)")
+    discover.add_argument("--out", metavar="OUT",
+                          help="output folder (default: DIR/discover-<METRIC>/)")
+    discover.add_argument("--force", action="store_true",
+                          help="replace an existing output folder")
+    discover.set_defaults(handler=_discover)
+
+
+def _discover(args: argparse.Namespace) -> int:
+    if not _has_ema("discover"):
+        return EXIT_FAILURE
+    from sim.analysis.discover import discover_command
+
+    return discover_command(args.folder, outcome=args.outcome, above=args.above,
+                            below=args.below, out=args.out, min_coverage=args.min_coverage,
+                            force=args.force)
+
+
+def _has_ema(verb: str) -> bool:
+    from importlib.util import find_spec
+
+    if find_spec("ema_workbench") is None:
+        print(f"chipsim {verb}: needs EMA Workbench: pip install 'chipsim[ema]'",
+              file=sys.stderr)
+        return False
+    return True
