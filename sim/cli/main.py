@@ -372,18 +372,25 @@ def _compare(args: argparse.Namespace) -> int:
 def _add_sensitivity(commands: Any) -> None:
     sens = commands.add_parser(
         "sensitivity", help="Sobol sensitivity of outputs to the parameters given distributions",
-        description="Global sensitivity analysis of FILE: the parameters the file gives a"
-                    " distribution are sampled (Saltelli design, N x (d + 2) points), the model"
-                    " runs at each point with those values fixed, and first-order and total"
-                    " Sobol indices of each output are written to DIR/sobol.csv, with a ranked"
-                    " bar chart per output in DIR/figures/. Exit 2 if no parameter has a"
+        description="Global sensitivity analysis of FILE (SALib): the parameters the file gives"
+                    " a distribution are sampled (Saltelli design, N x (d + 2) points), the"
+                    " model runs at each point with those values fixed, and first-order and"
+                    " total Sobol indices of each output, with the half-widths of their bootstrap"
+                    " confidence intervals (S1_conf, ST_conf), are written to DIR/sobol.csv, with"
+                    " a ranked bar chart per output in DIR/figures/. --method morris screens"
+                    " instead (N trajectories of d + 1 points; DIR/morris.csv: mu_star, its"
+                    " interval, mu, sigma): a cheap first pass. Exit 2 if no parameter has a"
                     " distribution.",
     )
     sens.add_argument("file", metavar="FILE", help="scenario YAML file")
     sens.add_argument("--seeds", type=_positive_int, metavar="N",
                       help="replications per parameter point, averaged (default: 2)")
     sens.add_argument("--samples", type=_positive_int, metavar="N",
-                      help="base sample size N, a power of two (default: 64)")
+                      help="sobol: base sample size N, a power of two (default: 64); morris:"
+                           " trajectories (default: 16)")
+    sens.add_argument("--method", choices=("sobol", "morris"), default="sobol",
+                      help="sobol: first-order and total indices (default); morris: elementary"
+                           " effects, a cheap screening")
     sens.add_argument("--outputs", metavar="A,B,...",
                       help="metrics to analyse (default: diverted_units, revenue_loss_usd,"
                            " smuggled_units, domestic_share)")
@@ -400,7 +407,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
 
     return sensitivity_command(args.file, seeds=args.seeds, samples=args.samples,
                                outputs=args.outputs, out=args.out, workers=args.workers,
-                               force=args.force)
+                               force=args.force, method=args.method)
 
 
 # --- explore and discover (EMA Workbench) ----------------------------------------------------
