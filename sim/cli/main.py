@@ -93,9 +93,9 @@ def _add_run(commands: Any) -> None:
     run.add_argument("--out", metavar="DIR", help="output folder (default: results/<name>/)")
     run.add_argument("--format", choices=("auto", "csv", "parquet"), default="auto",
                      help="timeseries file: csv (exact shortest round-trip floats), parquet"
-                          " (pyarrow; ~3x smaller, faster to load) or auto (default: csv up to"
-                          " 1,000,000 rows = seeds x months, e.g. 27,777 seeds of the 36-month"
-                          " timeline; parquet above)")
+                          " (pyarrow, the same exact numbers, ~3x smaller) or auto (default: csv"
+                          " up to 1,000,000 rows = seeds x months, e.g. 27,777 seeds of the"
+                          " 36-month timeline; parquet above)")
     _add_execution_options(run)
     run.set_defaults(handler=_run)
     _add_rerun(commands)  # rerun sits beside run: same options, same machinery
