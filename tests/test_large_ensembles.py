@@ -180,6 +180,16 @@ def test_chipsim_run_format_parquet_and_rerun_reproduce_it_byte_for_byte(tmp_pat
         (first / "timeseries.parquet").read_bytes()
 
 
+def test_the_format_option_of_chipsim_run(tmp_path):
+    from sim import cli
+
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    assert cli.main(["run", str(tmp_path / "tiny.yaml"), "--seeds", "2", "--out",
+                     str(tmp_path / "p"), "--workers", "1", "--format", "parquet"]) == 0
+    assert sorted(p.name for p in (tmp_path / "p").glob("timeseries.*")) == \
+        ["timeseries.parquet"]
+
+
 def test_auto_writes_parquet_above_the_threshold_and_csv_below(tmp_path, monkeypatch):
     (tmp_path / "tiny.yaml").write_text(TINY)
     monkeypatch.setattr(tables, "PARQUET_ABOVE_ROWS", 5 * 6 - 1)  # 5 seeds x 6 months

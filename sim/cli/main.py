@@ -120,8 +120,11 @@ def _add_execution_options(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     from sim.experiments.runner import run_command
 
+    extras = _execution_extras(args)
+    if args.format != "auto":
+        extras["format"] = args.format
     return run_command(path=args.file, seeds=args.seeds, out=args.out, workers=args.workers,
-                       force=args.force, format=args.format, **_execution_extras(args))
+                       force=args.force, **extras)
 
 
 def _execution_extras(args: argparse.Namespace) -> dict[str, Any]:

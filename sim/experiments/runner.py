@@ -143,6 +143,16 @@ class Ensemble:
 
         return StoreTable(self.store, self.succeeded, _dates(self.scenario))
 
+    def per_seed(self) -> pd.DataFrame:
+        """Each seed's period total (flows) or final value (stocks, rates), one row per seed.
+
+        Streamed from the store (:func:`sim.experiments.summary.per_seed_streamed`): the memory
+        of one block of seeds plus one number per seed and metric.
+        """
+        from sim.experiments.summary import per_seed_streamed
+
+        return per_seed_streamed(self.table().blocks())
+
     def results(self) -> Results:
         """Everything in memory: the :class:`Results` of the Python API."""
         from sim.experiments.tables import frame_of
