@@ -251,3 +251,13 @@ def test_discover_input_errors_are_one_line_and_exit_2(study, args, problem):
 def test_discover_refuses_a_folder_that_is_not_a_study(tmp_path):
     done = chipsim("discover", str(tmp_path), "--outcome", "diverted_units", cwd=tmp_path)
     assert done.returncode == 2 and "no experiments.csv here" in done.stderr
+
+
+def test_packaging_declares_ema_and_salib_and_tests_install_them():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    assert any(d.startswith("ema_workbench") for d in extras["ema"])
+    assert any(d.startswith("SALib") for d in project["dependencies"])
+    assert any("ema" in d and d.startswith("chipsim[") for d in extras["test"])
