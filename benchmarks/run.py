@@ -11,6 +11,8 @@ Measures, in one run, on this machine:
 * parallel efficiency of ``sim.experiments.executors.run_replications`` with 2 workers against 1;
 * Mesa's ``mesa.batch_run`` against chipsim's runner over the same model class and seeds;
 * start-up time of ``chipsim --help`` and ``chipsim check scenarios/baseline.yaml``;
+* peak memory of ``chipsim run`` as the seed count grows, to the end of a 100,000-seed run
+  (``benchmarks/ensemble_memory.py``, issue 16);
 * Mesa's tutorial money model (``benchmarks/yardstick.py``) as a machine-independent yardstick:
   every time is also given as a multiple of the yardstick time.
 
@@ -482,6 +484,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="largest population size measured (default 1,000,000; --quick 10,000)")
     parser.add_argument("--population-timeout", type=float, default=600.0,
                         help="seconds allowed for one population size (default 600)")
+    parser.add_argument("--ensemble-seeds", type=int, default=None,
+                        help="seeds of the large-ensemble memory row (default 100,000; "
+                             "--quick 10,000); 0 skips the memory rows")
     parser.add_argument("--child-population", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -512,6 +517,13 @@ def main(argv: list[str] | None = None) -> int:
                     "-"))
     rows += measure_batch_run(n, yard)
     rows += measure_cli(yard, cli_repeats)
+    huge = args.ensemble_seeds if args.ensemble_seeds is not None else \
+        (10_000 if args.quick else 100_000)
+    if huge:  # issue 16: peak memory as the seed count grows (benchmarks/ensemble_memory.py)
+        from ensemble_memory import measure as measure_memory
+
+        small, large = (20, 200) if args.quick else (60, 600)
+        rows += [Row(*row) for row in measure_memory(small, large, huge, log=_log)]
     yard_end = measure_yardstick()  # a check on the ratios: was the machine as fast at the end?
     elapsed = time.perf_counter() - started
     info["Load average (1 min) at end"] = f"{os.getloadavg()[0]:.2f}"

@@ -148,8 +148,13 @@ def test_live_figures_label_their_axes_and_mark_the_moves_applied():
         for ax in panels:
             dotted = [ln for ln in ax.get_lines()
                       if ln.get_linestyle() == ":" and ln.get_color() == EVENT_LINE]
-            assert len(dotted) == len(model.applied_events()), draw.__name__
+            assert len(dotted) == len(applied), draw.__name__  # one line per month with moves
             assert not ax.spines["top"].get_visible() and ax.get_legend() is not None
+        # the moves are numbered at their dates, with a key under the plot
+        numbers = [t.get_text() for t in panels[0].texts]
+        assert numbers == ["1", "2"]
+        key = " ".join(t.get_text() for t in fig.texts if t.get_gid() == "event-key")
+        assert "1 M2: H20/MI308 licence rule" in key and "2 M3: enforcement crackdown" in key
     top, bottom = channels_figure(model).axes
     colours = {ln.get_label(): ln.get_color() for ln in top.get_lines() + bottom.get_lines()}
     assert colours["Legal exports"] == CHANNEL_COLOURS["legal"]
@@ -158,6 +163,46 @@ def test_live_figures_label_their_axes_and_mark_the_moves_applied():
     assert seized.get_linestyle() == "--"
     (legal,) = [ln for ln in top.get_lines() if ln.get_label() == "Legal exports"]
     np.testing.assert_allclose(legal.get_ydata(), model.history()["legal_export_units"])
+
+
+def test_the_plot_keeps_most_of_a_live_figure_with_many_moves():
+    from sim.app.figures import channels_figure
+
+    def plot_height_in(fig):
+        top, bottom = fig.axes
+        return (top.get_position().y1 - bottom.get_position().y0) * fig.get_figheight()
+
+    model = DashboardModel()
+    empty = plot_height_in(channels_figure(model))
+    while model.running:
+        model.step()
+    assert len(model.applied_events()) > 15
+    fig = channels_figure(model)
+    top, _ = fig.axes
+    # the key adds room under the plot rather than taking it: the plot keeps its size
+    assert plot_height_in(fig) == pytest.approx(empty)
+    assert plot_height_in(fig) / fig.get_figheight() > 0.55  # with every move of the record
+    numbers = [t.get_text() for t in top.texts]
+    assert numbers[0] == "1" and len(numbers) == len({e.date for e in model.applied_events()})
+
+
+def test_the_live_sankey_counts_the_chips_of_each_channel_so_far():
+    from sim.app.figures import flows_figure
+
+    model = DashboardModel()
+    assert model.chip_flows() is None
+    assert "no chips delivered yet" in flows_figure(model).texts[0].get_text()
+    for _ in range(8):
+        model.step()
+    flows = model.chip_flows()
+    assert (flows.start, flows.end, flows.n_seeds) == ("2024-01", "2024-08", 1)
+    by_channel = flows.mean_links()[0].groupby(level="channel").sum()
+    history = model.history()
+    for channel, metric in (("legal", "legal_export_units"), ("domestic", "domestic_units"),
+                            ("smuggled", "smuggled_units"), ("seized", "seized_units")):
+        assert by_channel.get(channel, 0.0) == pytest.approx(history[metric].sum(), rel=1e-9)
+    fig = flows_figure(model)
+    assert any("Where the chips went, 2024-01 to 2024-08" in t.get_text() for t in fig.texts)
 
 
 def test_the_page_is_a_solara_component():
@@ -239,6 +284,7 @@ def test_dashboard_steps_the_model_and_redraws_without_console_errors(app_url, t
             channels.wait_for(timeout=30_000)
             assert page.locator(".chipsim-revenue img").count() == 1
             assert page.locator(".chipsim-market img").count() == 1
+            assert page.locator(".chipsim-flows img").count() == 1
             before = channels.screenshot()
 
             # move a lever: the revenue-share slider, two steps of 5 % to the right
@@ -249,6 +295,10 @@ def test_dashboard_steps_the_model_and_redraws_without_console_errors(app_url, t
             page.keyboard.press("ArrowRight")
             _eventually(lambda: thumb.get_attribute("aria-valuenow") == "0.1",
                         "the slider did not move")
+            # every slider shows its value, also once the pointer has left it
+            page.get_by_role("button", name="Reset").focus()
+            label = page.locator(".v-slider__thumb-label", has_text="0.1").first
+            _eventually(label.is_visible, "the slider's value is not shown")
 
             # reset applies the lever; then step a few months
             page.get_by_role("button", name="Reset").click()

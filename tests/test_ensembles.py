@@ -57,7 +57,7 @@ def serial_bytes(scenario):
 class ReverseOrder(SerialExecutor):
     """An executor that hands batches back last first: completion order must not matter."""
 
-    def map(self, fn, shared, batches):
+    def map(self, fn, shared, batches, on_lost=None):
         yield from reversed([fn(*shared, batch) for batch in batches])
 
 

@@ -1,4 +1,4 @@
-"""Sobol sensitivity: the estimator on functions with known indices, and `chipsim sensitivity`."""
+"""Sensitivity by SALib: Sobol and Morris on functions with known answers, `chipsim sensitivity`."""
 
 import json
 import subprocess
@@ -8,14 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
 
+from sim.analysis.salib import morris_analysis, sobol_analysis
 from sim.analysis.sensitivity import (
     TruncatedDistribution,
     fixed_parameters,
     uncertain_parameters,
 )
-from sim.analysis.sobol import saltelli_design, sobol_analysis, sobol_indices
 from sim.scenario.scenario import load_counterfactual, load_scenario
 from sim.world.parameters import Distribution
 
@@ -56,28 +55,53 @@ def test_sensitivity_ranks_the_inputs_of_a_linear_function_by_their_weight():
     exact = np.array([16, 4, 0.01]) / 20.01  # variance shares of uniform inputs
     assert result.first[0] == pytest.approx(exact, abs=0.03)
     assert result.total[0] == pytest.approx(exact, abs=0.03)  # additive: no interactions
-    low, high = result.total_ci
-    assert (low[0] <= exact + 0.01).all() and (exact - 0.01 <= high[0]).all()
+    table = result.table()
+    assert ((table["ST_low"] <= exact[[0, 1, 2]] + 0.01)
+            & (exact[[0, 1, 2]] - 0.01 <= table["ST_high"])).all()
+    assert (table["ST_conf"] > 0).all() and (table["ST_conf"] < 0.2).all()
     assert len(result.X) == 256 * 5
 
 
 def test_sensitivity_recovers_the_ishigami_indices_and_its_interaction():
-    result = sobol_analysis(ishigami, [(-np.pi, np.pi)] * 3, 2048, confidence=None)
+    result = sobol_analysis(ishigami, [(-np.pi, np.pi)] * 3, 2048, resamples=100)
     assert result.first[0] == pytest.approx([0.314, 0.442, 0.0], abs=0.03)
     assert result.total[0] == pytest.approx([0.558, 0.442, 0.244], abs=0.03)
     # x3 acts only through its interaction with x1: no first-order effect, a total one
     assert result.total[0, 2] - result.first[0, 2] > 0.2
 
 
-def test_estimator_agrees_with_scipy():
-    n, d = 512, 3
-    x = saltelli_design([stats.uniform(-np.pi, 2 * np.pi)] * d, n, seed=3)
-    y = ishigami(x)
-    ours = sobol_indices(y, n, d)
-    theirs = stats.sobol_indices(func={"f_A": y[:n][None], "f_B": y[n:2 * n][None],
-                                       "f_AB": y[2 * n:].reshape(d, 1, n)}, n=n)
-    assert ours[0][0] == pytest.approx(theirs.first_order, abs=1e-12)
-    assert ours[1][0] == pytest.approx(theirs.total_order, abs=1e-12)
+def test_the_indices_are_salibs():
+    from SALib.analyze import sobol
+    from SALib.sample import sobol as sobol_sample
+
+    problem = {"num_vars": 3, "names": ["a", "b", "c"], "bounds": [[-np.pi, np.pi]] * 3}
+    x = sobol_sample.sample(problem, 512, calc_second_order=False, seed=3)
+    theirs = sobol.analyze(problem, ishigami(x), calc_second_order=False, seed=4)
+    ours = sobol_analysis(ishigami, [(-np.pi, np.pi)] * 3, 512, seed=3, resamples=100)
+    np.testing.assert_allclose(ours.X, x)
+    assert ours.first[0] == pytest.approx(theirs["S1"], abs=1e-12)
+    assert ours.total[0] == pytest.approx(theirs["ST"], abs=1e-12)
+
+
+def test_morris_screening_ranks_the_inputs_and_finds_the_idle_one():
+    def f(x):
+        return 10 * x[:, 0] + x[:, 1] ** 2 + 0 * x[:, 2]
+
+    result = morris_analysis(f, [(0.0, 1.0)] * 3, 20, parameters=["big", "small", "idle"],
+                             resamples=100)
+    assert result.ranking("y1") == ["big", "small", "idle"]
+    assert result.mu_star[0, 0] == pytest.approx(10.0, rel=1e-9)  # linear: every effect 10
+    assert result.sigma[0, 0] == pytest.approx(0.0, abs=1e-9)
+    assert result.mu_star[0, 2] == 0.0
+    assert len(result.X) == 20 * 4
+    assert list(result.table().columns) == ["parameter", "output", "mu_star", "mu_star_conf",
+                                            "mu", "sigma"]
+
+
+def test_same_seed_same_indices_and_intervals():
+    a = sobol_analysis(ishigami, [(-np.pi, np.pi)] * 3, 64, seed=5, resamples=50).table()
+    b = sobol_analysis(ishigami, [(-np.pi, np.pi)] * 3, 64, seed=5, resamples=50).table()
+    pd.testing.assert_frame_equal(a, b)
 
 
 def test_several_outputs_and_a_constant_one():
@@ -88,7 +112,7 @@ def test_several_outputs_and_a_constant_one():
                             resamples=50)
     table = result.table()
     assert table.query("output == 'second'")["parameter"].iloc[0] == "x2"
-    assert table.query("output == 'flat'")[["S1", "ST"]].isna().all().all()
+    assert table.query("output == 'flat'")[["S1", "ST", "S1_conf"]].isna().all().all()
 
 
 def test_bad_sample_sizes_and_non_finite_outputs_are_refused():
@@ -96,6 +120,13 @@ def test_bad_sample_sizes_and_non_finite_outputs_are_refused():
         sobol_analysis(linear, [(0, 1)] * 3, 100)
     with pytest.raises(ValueError, match="non-finite"):
         sobol_analysis(lambda x: np.where(x[:, 0] > 0.5, np.nan, 1.0), [(0, 1)], 16)
+
+
+def test_sim_carries_no_sobol_estimators_of_its_own():
+    root = Path(__file__).resolve().parents[1] / "sim"
+    assert not (root / "analysis" / "sobol.py").exists()
+    text = (root / "analysis" / "salib.py").read_text()
+    assert "from SALib.analyze import sobol" in text
 
 
 def test_unbounded_distributions_are_sampled_within_their_bounds():
@@ -162,7 +193,8 @@ def test_sensitivity_cli_writes_indices_and_a_figure_per_output(tmp_path):
     out = tmp_path / "results" / "sensitivity-tiny-uncertain"
     table = pd.read_csv(out / "sobol.csv")
     assert list(table.columns) == ["parameter", "output", "S1", "ST", "S1_low", "S1_high",
-                                   "ST_low", "ST_high"]
+                                   "ST_low", "ST_high", "S1_conf", "ST_conf"]
+    assert (table["S1_high"] - table["S1"]).round(12).equals(table["S1_conf"].round(12))
     assert len(table) == 4 and set(table["parameter"]) == {"smuggling.markup",
                                                            "buyers.cloud_penalty"}
     evaluations = pd.read_csv(out / "evaluations.csv")
@@ -172,3 +204,24 @@ def test_sensitivity_cli_writes_indices_and_a_figure_per_output(tmp_path):
     assert manifest["method"]["points"] == 16 and manifest["seeds"]["count"] == 1
     for output in ("smuggled_units", "domestic_share"):
         assert (out / "figures" / f"sobol_{output}.png").stat().st_size > 10_000
+
+
+def test_sensitivity_cli_morris_writes_effects_and_the_same_bytes_again(tmp_path):
+    (tmp_path / "u.yaml").write_text(TINY.replace(
+        "PARAMS", "  smuggling.markup: {uniform: [0.3, 0.8]}\n"
+                  "  buyers.cloud_penalty: {normal: [0.15, 0.05]}"))
+    for out in ("a", "b"):
+        done = chipsim("sensitivity", "u.yaml", "--method", "morris", "--samples", "3",
+                       "--seeds", "1", "--workers", "1", "--outputs", "smuggled_units",
+                       "--out", out, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    table = pd.read_csv(tmp_path / "a" / "morris.csv")
+    assert list(table.columns) == ["parameter", "output", "mu_star", "mu_star_conf", "mu",
+                                   "sigma"]
+    assert len(table) == 2
+    assert len(pd.read_csv(tmp_path / "a" / "evaluations.csv")) == 3 * (2 + 1)
+    manifest = json.loads((tmp_path / "a" / "manifest.json").read_text())
+    assert manifest["method"]["name"] == "morris" and manifest["method"]["library"] == "SALib"
+    assert (tmp_path / "a" / "figures" / "morris_smuggled_units.png").stat().st_size > 10_000
+    for name in ("morris.csv", "evaluations.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()

@@ -78,32 +78,69 @@ def measure_chip_flows(scenario: Scenario, seeds: int | None = None, *,
         model = ChipTradeModel(scenario, seed=replication_seed(scenario.seed, index))
         while model.month < first:
             model.step()
-        before = dict(model.ledger.shipped)
-        by_class = {ch: np.zeros(len(BUYER_CLASSES)) for ch in _BOOKED}
+        meter = FlowMeter(model)
         while model.month <= last:
-            shipped = _by_destination(model.ledger.shipped)
+            before = meter.shipped_so_far(model)
             model.step()
-            moved = _by_destination(model.ledger.shipped)
-            for channel in _BOOKED:
-                units = moved.get(channel, 0.0) - shipped.get(channel, 0.0)
-                if units > 0:
-                    by_class[channel] += units * _class_shares(model, channel, BUYER_CLASSES)
-        for (chip, destination), total in model.ledger.shipped.items():
-            units = float(total[0, 0] - before.get((chip, destination), 0.0 * total)[0, 0])
-            if destination in _CHINA_BOUND and units > 0:
-                vendor_rows.append((index, CHIPS[chip].vendor,
-                                    _FIGURE_NAME.get(destination, destination), units))
-        for channel, split in by_class.items():
-            receiver_rows += [(index, _FIGURE_NAME.get(channel, channel), cls, float(u))
-                              for cls, u in zip(BUYER_CLASSES, split, strict=True) if u > 0]
-        seized = _seized(vendor_rows, index)
-        if seized > 0:
-            receiver_rows.append((index, "seized", "nobody", seized))
+            meter.add_month(model, before)
+        vendors, receivers = meter.rows(model, index)
+        vendor_rows += vendors
+        receiver_rows += receivers
+    return flows_of(vendor_rows, receiver_rows, scenario, first, last, n)
+
+
+def flows_of(vendor_rows: list[tuple[int, str, str, float]],
+             receiver_rows: list[tuple[int, str, str, float]], scenario: Scenario, first: int,
+             last: int, n: int) -> ChipFlows:
+    """The :class:`~sim.viz.story.ChipFlows` of measured rows (see :class:`FlowMeter`)."""
     by_vendor = pd.DataFrame(vendor_rows, columns=["seed", "vendor", "channel", "units"])
     by_vendor = by_vendor.groupby(["seed", "vendor", "channel"], as_index=False)["units"].sum()
     by_receiver = pd.DataFrame(receiver_rows, columns=["seed", "channel", "receiver", "units"])
     return ChipFlows(by_vendor, by_receiver, scenario.name, scenario.title,
                      format_month(first), format_month(last), n)
+
+
+class FlowMeter:
+    """Who shipped what to whom in one model run, from the month it is made on.
+
+    Call :meth:`shipped_so_far` before each step and :meth:`add_month` after it; :meth:`rows`
+    gives the flows measured so far. The dashboard keeps one beside its live model.
+    """
+
+    def __init__(self, model: ChipTradeModel) -> None:
+        self.start = {key: float(units[0, 0]) for key, units in model.ledger.shipped.items()}
+        self.by_class = {ch: np.zeros(len(BUYER_CLASSES)) for ch in _BOOKED}
+
+    @staticmethod
+    def shipped_so_far(model: ChipTradeModel) -> dict[str, float]:
+        """Units shipped so far to each destination (take it just before a step)."""
+        return _by_destination(model.ledger.shipped)
+
+    def add_month(self, model: ChipTradeModel, before: dict[str, float]) -> None:
+        """Split the month just simulated's chips of each channel across buyer classes."""
+        moved = _by_destination(model.ledger.shipped)
+        for channel in _BOOKED:
+            units = moved.get(channel, 0.0) - before.get(channel, 0.0)
+            if units > 0:
+                self.by_class[channel] += units * _class_shares(model, channel, BUYER_CLASSES)
+
+    def rows(self, model: ChipTradeModel, index: int
+             ) -> tuple[list[tuple[int, str, str, float]], list[tuple[int, str, str, float]]]:
+        """``(seed, vendor, channel, units)`` and ``(seed, channel, receiver, units)`` rows."""
+        vendor_rows: list[tuple[int, str, str, float]] = []
+        for (chip, destination), total in model.ledger.shipped.items():
+            units = float(total[0, 0]) - self.start.get((chip, destination), 0.0)
+            if destination in _CHINA_BOUND and units > 0:
+                vendor_rows.append((index, CHIPS[chip].vendor,
+                                    _FIGURE_NAME.get(destination, destination), units))
+        receiver_rows: list[tuple[int, str, str, float]] = []
+        for channel, split in self.by_class.items():
+            receiver_rows += [(index, _FIGURE_NAME.get(channel, channel), cls, float(u))
+                              for cls, u in zip(BUYER_CLASSES, split, strict=True) if u > 0]
+        seized = _seized(vendor_rows, index)
+        if seized > 0:
+            receiver_rows.append((index, "seized", "nobody", seized))
+        return vendor_rows, receiver_rows
 
 
 def _by_destination(shipped: dict[tuple[str, str], np.ndarray]) -> dict[str, float]:

@@ -8,7 +8,11 @@ and the page shows
   seized),
 * US vendors' revenue against the counterfactual run on the same seed, and the running loss,
 * the grey-market premium and the domestic share of new compute (:mod:`sim.app.figures`),
+* where the chips went so far, vendor -> channel -> Chinese buyer, as a live Sankey diagram,
 * the policy moves applied so far, and the next one coming.
+
+Every slider shows its value (:data:`SLIDER_CSS`), and the figures number the moves at their
+dates with a compact key under the plot.
 
 Run it with ``chipsim app`` (a browser page), or in a notebook::
 
@@ -24,7 +28,7 @@ import os
 from html import escape
 from pathlib import Path
 
-from sim.app.figures import channels_figure, market_figure, revenue_figure
+from sim.app.figures import channels_figure, flows_figure, market_figure, revenue_figure
 from sim.app.levers import (
     DEFAULT_LEVER_MONTH,
     DEFAULT_SCENARIO,
@@ -132,6 +136,16 @@ def help_html() -> str:
             " the chosen month on.</p><ul style='margin:0'>" + items + "</ul>")
 
 
+#: Every slider shows its value, not only while dragged: Vuetify's thumb label, kept open,
+#: and room above the slider for it.
+SLIDER_CSS = """
+.v-slider__thumb-label-container { display: block !important; }
+.v-slider__thumb-label { transform: translateY(-20%) translateY(-12px) translateX(-50%)
+                         rotate(45deg) !important; }
+.v-input__slider { margin-top: 22px; }
+"""
+
+
 def _solara():  # noqa: ANN202 - the solara module, imported on first use
     import solara
     import solara.server.settings
@@ -151,6 +165,7 @@ def _build_page():  # noqa: ANN202 - a solara component
         update_counter.get()  # redraw after every step or reset
         key = [id(model), model.months_done]
         card = {"width": "548px"}
+        solara.Style(SLIDER_CSS)
         with solara.Row(style={"flex-wrap": "wrap", "gap": "12px", "padding": "8px 12px"}):
             with solara.Card(style=card, classes=["chipsim-status"]):
                 solara.HTML(tag="div", unsafe_innerHTML=status_html(model))
@@ -158,6 +173,8 @@ def _build_page():  # noqa: ANN202 - a solara component
                                ("market", market_figure)):
                 with solara.Card(style=card, classes=[f"chipsim-{name}"]):
                     solara.FigureMatplotlib(draw(model), dependencies=key, format="png")
+            with solara.Card(style={"width": "1108px"}, classes=["chipsim-flows"]):
+                solara.FigureMatplotlib(flows_figure(model), dependencies=key, format="png")
             with solara.Card("How to use", style=card, classes=["chipsim-help"]):
                 solara.HTML(tag="div", unsafe_innerHTML=help_html())
 

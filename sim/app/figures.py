@@ -3,9 +3,11 @@
 Three small two-panel figures of one replication as it runs (a
 :class:`~sim.app.levers.DashboardModel`): the chips reaching China by channel, US vendors'
 revenue against the counterfactual twin on the same seed, and China's market (grey-market
-premium, domestic share).
+premium, domestic share); and the chip flow so far, vendor -> channel -> Chinese buyer, as a
+Sankey diagram (:func:`flows_figure`).
 They share the palette, panel style and event lines of every chipsim figure (:mod:`sim.viz`),
-at the dashboard's card size.
+at the dashboard's card size. The moves applied so far are numbered at their dates, with a
+compact key under the plot (:func:`sim.viz.events.numbered_ticks`), so the data keeps the room.
 """
 
 from __future__ import annotations
@@ -19,12 +21,15 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from sim.app.levers import DashboardModel
-from sim.viz.events import event_line, month_x
+from sim.viz.events import event_key, month_x, number_events, numbered_ticks
+from sim.viz.story import chip_flows
 from sim.viz.style import (
     CHANNEL_COLOURS,
     CHANNEL_SERIES,
+    FIG_WIDTH,
     GREY,
     OKABE_ITO,
+    TEXT,
     new_figure,
     style_panel,
 )
@@ -35,6 +40,8 @@ _CHANNELS_BIG = (("legal_export_units", "Legal exports", CHANNEL_COLOURS["legal"
                  ("domestic_units", "Domestic chips", CHANNEL_COLOURS["domestic"], "-"))
 _CHANNELS_SMALL = CHANNEL_SERIES
 _FIG_SIZE = (5.2, 3.6)
+#: Inches above and below the panels (title, subtitle; dates), and per line of the key.
+_TOP_IN, _BOTTOM_IN, _KEY_LINE_IN = 0.72, 0.36, 0.12
 
 
 def channels_figure(model: DashboardModel) -> Figure:
@@ -92,25 +99,56 @@ def market_figure(model: DashboardModel) -> Figure:
 
 
 def _two_panels(model: DashboardModel, title: str) -> tuple[Figure, Sequence]:
-    fig = new_figure(*_FIG_SIZE)
-    top, bottom = fig.subplots(2, 1, sharex=True)
-    fig.subplots_adjust(left=0.13, right=0.97, top=0.86, bottom=0.1, hspace=0.12)
-    fig.suptitle(title, fontsize=10.5, fontweight="bold", x=0.02, ha="left", y=0.975)
-    done = model.months_done
-    total = model.experiment.end - model.experiment.start + 1
-    fig.text(0.02, 0.905, f"{model.experiment.name} · replication {model.replication} · "
-                          f"{done} of {total} months", fontsize=8, color=GREY)
     start, end = model.experiment.start, model.experiment.end
     lo, hi = _month_x(start) - 15, _month_x(end) + 15
+    moves = number_events(((format_month(e.date), _label(e)) for e in model.applied_events()),
+                          lo, hi)
+    width, base_h = _FIG_SIZE
+    key = event_key(moves, width - 0.3)
+    height = base_h + _KEY_LINE_IN * len(key)
+    fig = new_figure(width, height)
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    fig.subplots_adjust(left=0.13, right=0.97, top=1 - _TOP_IN / height,
+                        bottom=(_BOTTOM_IN + _KEY_LINE_IN * len(key)) / height, hspace=0.12)
+    fig.suptitle(title, fontsize=10.5, fontweight="bold", x=0.02, ha="left",
+                 y=1 - 0.09 / height)
+    done = model.months_done
+    total = end - start + 1
+    fig.text(0.02, 1 - 0.34 / height, f"{model.experiment.name} · replication"
+                                      f" {model.replication} · {done} of {total} months",
+             fontsize=8, color=GREY)
     for ax in (top, bottom):
         ax.set_xlim(lo, hi)
         style_panel(ax, size=8, label_size=8.5)
-        for event in model.applied_events():
-            event_line(ax, _month_x(event.date), linewidth=0.9, zorder=2)
+    numbered_ticks([top, bottom], moves)
+    for i, line in enumerate(key):
+        fig.text(0.15 / width, (0.08 + _KEY_LINE_IN * (len(key) - 1 - i)) / height, line,
+                 fontsize=6.5, color=TEXT, va="bottom", gid="event-key")
     locator = AutoDateLocator(minticks=4, maxticks=9)
     bottom.xaxis.set_major_locator(locator)
     bottom.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     return fig, (top, bottom)
+
+
+def _label(event) -> str:  # noqa: ANN001 - a sim.scenario.events.Event
+    return " ".join(event.note.split()) or event.move.name
+
+
+def flows_figure(model: DashboardModel) -> Figure:
+    """Where the chips went so far: vendor -> channel -> Chinese buyer class (Sankey).
+
+    Before the first month (or while no chip has reached a Chinese buyer) it says so.
+    """
+    flows = model.chip_flows()
+    if flows is not None:
+        try:
+            return chip_flows(flows)
+        except ValueError:  # no chips reached Chinese buyers yet
+            pass
+    fig = new_figure(FIG_WIDTH, 1.2)
+    fig.text(0.02, 0.6, "Where the chips went: no chips delivered yet — press Step.",
+             fontsize=11, color=GREY, va="center")
+    return fig
 
 
 def _lines(ax, table: pd.DataFrame, series) -> None:  # noqa: ANN001

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from sim.analysis.chip_flows import FlowMeter, flows_of
 from sim.experiments.replication import replication_seed
 from sim.model.metrics import MODEL_METRICS
 from sim.model.model import ChipTradeModel
@@ -122,7 +123,8 @@ def with_levers(scenario: Scenario, levers: Levers) -> Scenario:
              for name, params, note in moves]
     name = f"{scenario.name[:57]}-levers"
     title = f"{scenario.title} + levers from {format_month(month)}"
-    return scenario.replace(name=name, title=title, events=tuple(kept + added))
+    # the file's own levers (for `chipsim explore`) may name events a dashboard lever dropped
+    return scenario.replace(name=name, title=title, events=tuple(kept + added), levers=())
 
 
 # --------------------------------------------------------------------------- scenario files
@@ -205,14 +207,26 @@ class DashboardModel(ChipTradeModel):
         while self.month < scenario.start:  # burn-in, not shown and not counted as steps
             ChipTradeModel.step(self)
             ChipTradeModel.step(self.twin)
+        self.meter = FlowMeter(self)  # who shipped what to whom, from the period's start
 
     def step(self) -> None:
         """Advance the model and its counterfactual twin one month."""
         if self.month > self.experiment.end:
             self.running = False
             return
+        before = self.meter.shipped_so_far(self)
         super().step()
         ChipTradeModel.step(self.twin)
+        self.meter.add_month(self, before)
+
+    def chip_flows(self):  # noqa: ANN201 - a sim.viz.story.ChipFlows (None before the first month)
+        """The chips delivered so far: vendor -> channel -> buyer class (one seed)."""
+        if self.months_done == 0:
+            return None
+        vendors, receivers = self.meter.rows(self, self.replication)
+        first = self.experiment.start
+        return flows_of(vendors, receivers, self.experiment, first,
+                        first + self.months_done - 1, 1)
 
     @property
     def months_done(self) -> int:

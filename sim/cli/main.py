@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show the full traceback of unexpected errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for add in (_add_run, _add_check, _add_list, _add_validate, _add_calibrate, _add_app,
-                _add_compare, _add_sensitivity):
+                _add_compare, _add_sensitivity, _add_explore, _add_discover):
         add(commands)
     return parser
 
@@ -78,16 +78,24 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_run(commands: Any) -> None:
     run = commands.add_parser(
         "run", help="run a scenario's Monte Carlo ensemble and write tables and figures",
-        description="Run FILE's replications (and its counterfactual) and write timeseries.csv,"
-                    " summary.csv, manifest.json and figures/ to DIR. Finished replications are"
-                    " saved as they come in (in .NAME.partial/ beside DIR), so an interrupted"
-                    " run can be finished with --resume. Exit 1 if a replication failed (DIR"
-                    " then holds the others and manifest.json lists the failures).",
+        description="Run FILE's replications (and its counterfactual) and write timeseries.csv"
+                    " (or timeseries.parquet), summary.csv, manifest.json and figures/ to DIR."
+                    " Finished replications are saved as they come in (in .NAME.partial/ beside"
+                    " DIR), so a run stopped by Ctrl-C, SIGTERM or SIGHUP (exit 130, 143, 129)"
+                    " is finished by the same command with --resume; a worker process that dies"
+                    " is replaced and its replications run again. Exit 1 if a replication failed"
+                    " (DIR then holds the others and manifest.json lists the failures) or if the"
+                    " results cannot be written.",
     )
     run.add_argument("file", metavar="FILE", help="scenario YAML file")
     run.add_argument("--seeds", type=_positive_int, metavar="N",
                      help="number of replications (default: the scenario's `seeds`)")
     run.add_argument("--out", metavar="DIR", help="output folder (default: results/<name>/)")
+    run.add_argument("--format", choices=("auto", "csv", "parquet"), default="auto",
+                     help="timeseries file: csv (exact shortest round-trip floats), parquet"
+                          " (pyarrow, the same exact numbers, ~3x smaller) or auto (default: csv"
+                          " up to 1,000,000 rows = seeds x months, e.g. 27,777 seeds of the"
+                          " 36-month timeline; parquet above)")
     _add_execution_options(run)
     run.set_defaults(handler=_run)
     _add_rerun(commands)  # rerun sits beside run: same options, same machinery
@@ -112,8 +120,11 @@ def _add_execution_options(parser: argparse.ArgumentParser) -> None:
 def _run(args: argparse.Namespace) -> int:
     from sim.experiments.runner import run_command
 
+    extras = _execution_extras(args)
+    if args.format != "auto":
+        extras["format"] = args.format
     return run_command(path=args.file, seeds=args.seeds, out=args.out, workers=args.workers,
-                       force=args.force, **_execution_extras(args))
+                       force=args.force, **extras)
 
 
 def _execution_extras(args: argparse.Namespace) -> dict[str, Any]:
@@ -134,8 +145,9 @@ def _add_rerun(commands: Any) -> None:
         "rerun", help="repeat a run from its manifest.json alone",
         description="Rebuild the scenario and counterfactual stored in MANIFEST (a results"
                     " folder's manifest.json, or the folder), run the same seeds and write a new"
-                    " results folder. If the original timeseries.csv is beside MANIFEST, the new"
-                    " one is compared with it byte for byte (exit 1 if they differ).",
+                    " results folder, its timeseries in the original's format (CSV or Parquet)."
+                    " If the original timeseries file is beside MANIFEST, the new one is compared"
+                    " with it byte for byte (exit 1 if they differ).",
     )
     rerun.add_argument("manifest", metavar="MANIFEST",
                        help="manifest.json of a run (or its folder)")
@@ -363,18 +375,25 @@ def _compare(args: argparse.Namespace) -> int:
 def _add_sensitivity(commands: Any) -> None:
     sens = commands.add_parser(
         "sensitivity", help="Sobol sensitivity of outputs to the parameters given distributions",
-        description="Global sensitivity analysis of FILE: the parameters the file gives a"
-                    " distribution are sampled (Saltelli design, N x (d + 2) points), the model"
-                    " runs at each point with those values fixed, and first-order and total"
-                    " Sobol indices of each output are written to DIR/sobol.csv, with a ranked"
-                    " bar chart per output in DIR/figures/. Exit 2 if no parameter has a"
+        description="Global sensitivity analysis of FILE (SALib): the parameters the file gives"
+                    " a distribution are sampled (Saltelli design, N x (d + 2) points), the"
+                    " model runs at each point with those values fixed, and first-order and"
+                    " total Sobol indices of each output, with the half-widths of their bootstrap"
+                    " confidence intervals (S1_conf, ST_conf), are written to DIR/sobol.csv, with"
+                    " a ranked bar chart per output in DIR/figures/. --method morris screens"
+                    " instead (N trajectories of d + 1 points; DIR/morris.csv: mu_star, its"
+                    " interval, mu, sigma): a cheap first pass. Exit 2 if no parameter has a"
                     " distribution.",
     )
     sens.add_argument("file", metavar="FILE", help="scenario YAML file")
     sens.add_argument("--seeds", type=_positive_int, metavar="N",
                       help="replications per parameter point, averaged (default: 2)")
     sens.add_argument("--samples", type=_positive_int, metavar="N",
-                      help="base sample size N, a power of two (default: 64)")
+                      help="sobol: base sample size N, a power of two (default: 64); morris:"
+                           " trajectories (default: 16)")
+    sens.add_argument("--method", choices=("sobol", "morris"), default="sobol",
+                      help="sobol: first-order and total indices (default); morris: elementary"
+                           " effects, a cheap screening")
     sens.add_argument("--outputs", metavar="A,B,...",
                       help="metrics to analyse (default: diverted_units, revenue_loss_usd,"
                            " smuggled_units, domestic_share)")
@@ -391,4 +410,88 @@ def _sensitivity(args: argparse.Namespace) -> int:
 
     return sensitivity_command(args.file, seeds=args.seeds, samples=args.samples,
                                outputs=args.outputs, out=args.out, workers=args.workers,
-                               force=args.force)
+                               force=args.force, method=args.method)
+
+
+# --- explore and discover (EMA Workbench) ----------------------------------------------------
+
+
+def _add_explore(commands: Any) -> None:
+    explore = commands.add_parser(
+        "explore", help="run many experiments over a scenario's uncertainties and levers",
+        description="Sample FILE's uncertain parameters (those given a distribution) and its"
+                    " levers (the `levers:` section) together in a Latin hypercube of N points"
+                    " (EMA Workbench), run each on K seeds with its counterfactual, and write"
+                    " DIR/experiments.csv (one row per experiment: its inputs), DIR/outcomes.csv"
+                    " (one row per experiment: the median over its seeds of each metric's period"
+                    " total) and manifest.json. Needs the ema extra: pip install"
+                    " 'chipsim[ema]'.",
+    )
+    explore.add_argument("file", metavar="FILE", help="scenario YAML file")
+    explore.add_argument("--experiments", type=_positive_int, required=True, metavar="N",
+                         help="number of experiments (Latin hypercube points)")
+    explore.add_argument("--seeds", type=_positive_int, metavar="K",
+                         help="replications per experiment, the same at every point (default 2)")
+    explore.add_argument("--out", metavar="DIR",
+                         help="output folder (default: results/explore-<name>/)")
+    explore.add_argument("--workers", type=_positive_int, metavar="N",
+                         help="worker processes (default: all cores)")
+    explore.add_argument("--force", action="store_true", help="replace an existing output folder")
+    explore.set_defaults(handler=_explore)
+
+
+def _explore(args: argparse.Namespace) -> int:
+    if not _has_ema("explore"):
+        return EXIT_FAILURE
+    from sim.analysis.explore import explore_command
+
+    return explore_command(args.file, experiments=args.experiments, seeds=args.seeds,
+                           out=args.out, workers=args.workers, force=args.force)
+
+
+def _add_discover(commands: Any) -> None:
+    discover = commands.add_parser(
+        "discover", help="find the conditions under which an outcome is high or low (PRIM)",
+        description="Scenario discovery on a `chipsim explore` folder DIR: the experiments whose"
+                    " METRIC is above (or below) Q are the cases of interest, and PRIM (EMA"
+                    " Workbench) peels the space of inputs down to a box that holds most of"
+                    " them. Writes boxes.csv (every box of the peeling trajectory, its coverage,"
+                    " density and limits; the chosen one marked), manifest.json and figures/"
+                    " (the peeling trade-off, the chosen box). Q is a value in METRIC's unit"
+                    " (6e5) or a percentile across the experiments (p80).",
+    )
+    discover.add_argument("folder", metavar="DIR", help="folder written by chipsim explore")
+    discover.add_argument("--outcome", required=True, metavar="METRIC",
+                          help="a metric of outcomes.csv, e.g. diverted_units")
+    side = discover.add_mutually_exclusive_group()
+    side.add_argument("--above", metavar="Q",
+                      help="cases of interest: METRIC above Q (default: --above p75)")
+    side.add_argument("--below", metavar="Q", help="cases of interest: METRIC below Q")
+    discover.add_argument("--min-coverage", type=float, default=0.5, metavar="C",
+                          help="choose the densest box covering at least this share of the"
+                               " cases of interest (default 0.5)")
+    discover.add_argument("--out", metavar="OUT",
+                          help="output folder (default: DIR/discover-<METRIC>/)")
+    discover.add_argument("--force", action="store_true",
+                          help="replace an existing output folder")
+    discover.set_defaults(handler=_discover)
+
+
+def _discover(args: argparse.Namespace) -> int:
+    if not _has_ema("discover"):
+        return EXIT_FAILURE
+    from sim.analysis.discover import discover_command
+
+    return discover_command(args.folder, outcome=args.outcome, above=args.above,
+                            below=args.below, out=args.out, min_coverage=args.min_coverage,
+                            force=args.force)
+
+
+def _has_ema(verb: str) -> bool:
+    from importlib.util import find_spec
+
+    if find_spec("ema_workbench") is None:
+        print(f"chipsim {verb}: needs EMA Workbench: pip install 'chipsim[ema]'",
+              file=sys.stderr)
+        return False
+    return True

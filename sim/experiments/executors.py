@@ -2,7 +2,8 @@
 
 Executors only decide *where*. Each runs a function over batches of replication indices and
 yields every batch's result as soon as it is finished; what the function simulates is none of
-its business (``sim.experiments.replication``), and neither is what happens to the results (``sim.experiments.store``).
+its business (``sim.experiments.replication``), and neither is what happens to the results
+(``sim.experiments.store``).
 Every replication is a pure function of its index and results are put back in index order, so
 the numbers are identical whatever the executor, the number of workers or the completion order.
 
@@ -13,7 +14,18 @@ the numbers are identical whatever the executor, the number of workers or the co
 
 Several replications go in one task (a batch) to cut per-task overhead, and only a few batches
 per worker are in flight at a time, so memory stays flat however many replications a run has.
-Interrupting a run (Ctrl-C) stops the workers at once; finished batches are kept by the caller.
+Interrupting a run (Ctrl-C, SIGTERM, SIGHUP) stops the workers at once; finished batches are kept
+by the caller.
+
+A worker that dies (the out-of-memory killer, a crash) does not stop the run. The batches it and
+its neighbours had in flight are lost; each of their replications is then run again *alone*, one
+at a time, so that a second death can be pinned on it. A replication whose worker dies twice
+(once in a batch, once alone) is handed to ``on_lost``, which the runner records as a failed
+replication with its seed; everything else completes with the same numbers as an undisturbed
+run. On a Dask cluster the scheduler itself reruns the tasks of a lost worker, up to its
+``distributed.scheduler.allowed-failures``; a batch that exceeds them (``KilledWorker``) is
+likewise run again one replication at a time, and a replication lost again is handed to
+``on_lost``.
 """
 
 from __future__ import annotations
@@ -21,12 +33,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
-from sim.experiments.replication import ReplicationResult, run_batch
+from sim.experiments.replication import ReplicationResult, lost_batch, run_batch
 from sim.scenario.scenario import Scenario
 
 #: Batches each worker may have queued or running at a time.
@@ -35,10 +49,17 @@ IN_FLIGHT_PER_SLOT = 2
 DASK_TIMEOUT_S = 30
 
 Batch = Sequence[int]
+#: ``on_lost(batch, why)``: what to yield instead of ``fn(*shared, batch)`` for a batch (of one
+#: replication) whose worker died twice; ``why`` says how the worker died.
+OnLost = Callable[[Batch, str], Any]
 
 
 class ExecutorError(Exception):
     """An executor cannot be used as asked: a missing extra, an unreachable scheduler..."""
+
+
+class WorkerLost(ExecutorError):
+    """A batch's worker died twice and no ``on_lost`` was given to record it."""
 
 
 class Executor(Protocol):
@@ -59,9 +80,13 @@ class Executor(Protocol):
 
     def __exit__(self, *exc: object) -> None: ...
 
-    def map(self, fn: Callable[..., Any], shared: tuple, batches: Iterable[Batch]
-            ) -> Iterator[Any]:
-        """Yield ``fn(*shared, batch)`` for each batch, in completion order."""
+    def map(self, fn: Callable[..., Any], shared: tuple, batches: Iterable[Batch],
+            on_lost: OnLost | None = None) -> Iterator[Any]:
+        """Yield ``fn(*shared, batch)`` for each batch, in completion order.
+
+        A batch lost with a dead worker is run again; one whose worker dies twice yields
+        ``on_lost(batch, why)`` instead (or raises :class:`WorkerLost` without ``on_lost``).
+        """
         ...
 
     def probe(self, fn: Callable[[], Any]) -> dict[str, Any]:
@@ -128,9 +153,9 @@ class SerialExecutor:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def map(self, fn: Callable[..., Any], shared: tuple, batches: Iterable[Batch]
-            ) -> Iterator[Any]:
-        """Yield ``fn(*shared, batch)`` for each batch in turn."""
+    def map(self, fn: Callable[..., Any], shared: tuple, batches: Iterable[Batch],
+            on_lost: OnLost | None = None) -> Iterator[Any]:
+        """Yield ``fn(*shared, batch)`` for each batch in turn (no worker to lose)."""
         for batch in batches:
             yield fn(*shared, batch)
 
@@ -150,17 +175,27 @@ class ProcessExecutor:
     """Run batches in a pool of ``workers`` local processes.
 
     The shared arguments (scenario and counterfactual) are handed to each worker once, when it
-    starts, so a task carries only its indices. Workers ignore SIGINT: a Ctrl-C reaches this
-    process, which then cancels what is queued and terminates the workers.
+    starts, so a task carries only its indices. Workers ignore SIGINT and SIGHUP: a Ctrl-C or a
+    hang-up reaches this process, which then cancels what is queued and terminates the workers.
+    If a worker dies, the pool is rebuilt and the lost batches run again (see the module
+    docstring).
+
+    Args:
+        workers: processes in the pool.
+        start_method: ``"fork"``, ``"forkserver"`` or ``"spawn"``; default: ``fork`` when this
+            process runs a single thread, else ``forkserver`` (see :func:`_mp_context`).
+
     """
 
     kind = "processes"
     batch_limit = 4
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, start_method: str | None = None) -> None:
         if workers < 1:
             raise ValueError(f"workers must be 1 or more (got {workers})")
         self.slots = workers
+        self.start_method = start_method
+        self.deaths = 0
 
     def __enter__(self) -> ProcessExecutor:
         return self
@@ -168,49 +203,152 @@ class ProcessExecutor:
     def __exit__(self, *exc: object) -> None:
         return None
 
-    def map(self, fn: Callable[..., Any], shared: tuple, batches: Iterable[Batch]
-            ) -> Iterator[Any]:
-        """Yield ``fn(*shared, batch)`` for each batch, in completion order."""
-        pool = ProcessPoolExecutor(self.slots, mp_context=_mp_context(fn.__module__),
-                                   initializer=_install, initargs=(fn, shared))
-        finished = False
-        try:
-            yield from _windowed(pool.submit, _call, batches, self.slots * IN_FLIGHT_PER_SLOT)
-            finished = True
-        finally:
-            if finished:
-                pool.shutdown(wait=True)
-            else:
-                _terminate(pool)
+    def map(self, fn: Callable[..., Any], shared: tuple, batches: Iterable[Batch],
+            on_lost: OnLost | None = None) -> Iterator[Any]:
+        """Yield ``fn(*shared, batch)`` for each batch, in completion order.
+
+        When a worker dies, the batches in flight are run again one replication at a time in a
+        pool of one (so that a second death names its replication), then the rest goes on in
+        a new pool.
+        """
+        queue = iter(batches)
+        while True:
+            lost: list[Batch] = []
+            with self._pool(fn, shared, self.slots) as pool:
+                yield from _windowed(pool, queue, self.slots * IN_FLIGHT_PER_SLOT, lost)
+            if not lost:
+                return
+            self.deaths += 1
+            alone = [[index] for batch in lost for index in batch]
+            _note(f"a worker process died ({pool.death}); its {len(alone)} replication"
+                  f"{'s' if len(alone) != 1 else ''} in flight run again, one at a time")
+            yield from self._one_by_one(fn, shared, alone, on_lost)
+
+    def _one_by_one(self, fn: Callable[..., Any], shared: tuple, batches: list[Batch],
+                    on_lost: OnLost | None) -> Iterator[Any]:
+        """Run each batch alone; a batch whose worker dies now has killed it twice."""
+        queue = iter(batches)
+        while True:
+            lost: list[Batch] = []
+            with self._pool(fn, shared, 1) as pool:
+                yield from _windowed(pool, queue, 1, lost)
+            if not lost:
+                return
+            self.deaths += 1
+            (batch,) = lost
+            why = f"its worker process died twice ({pool.death})"
+            _note(f"replication {', '.join(map(str, batch))} recorded as failed: {why}")
+            if on_lost is None:
+                raise WorkerLost(f"batch {list(batch)}: {why}")
+            yield on_lost(batch, why)
+
+    def _pool(self, fn: Callable[..., Any], shared: tuple, workers: int) -> _Pool:
+        context = (multiprocessing.get_context(self.start_method) if self.start_method
+                   else _mp_context(fn.__module__))
+        return _Pool(ProcessPoolExecutor(workers, mp_context=context, initializer=_install,
+                                         initargs=(fn, shared)))
 
     def probe(self, fn: Callable[[], Any]) -> dict[str, Any]:
         """Local workers run this very code: nothing to check."""
         return {}
 
     def describe(self) -> dict[str, Any]:
-        """``{"kind": "processes", "workers": N}``."""
-        return {"kind": self.kind, "workers": self.slots}
+        """``{"kind": "processes", "workers": N}``, plus ``worker_deaths`` if any died."""
+        out: dict[str, Any] = {"kind": self.kind, "workers": self.slots}
+        if self.deaths:
+            out["worker_deaths"] = self.deaths
+        return out
 
 
-def _windowed(submit: Callable[..., Future], call: Callable[[Batch], Any],
-              batches: Iterable[Batch], window: int) -> Iterator[Any]:
-    """Keep at most ``window`` batches submitted; yield results as they come back."""
-    queue = iter(batches)
-    pending: set[Future] = set()
+class _Pool:
+    """A process pool that is shut down cleanly if all went well, else terminated at once.
+
+    Remembers its worker processes, so that after a break it can tell how one died.
+    """
+
+    def __init__(self, pool: ProcessPoolExecutor) -> None:
+        self.pool = pool
+        self.processes: dict[int, multiprocessing.process.BaseProcess] = {}
+        self.broken = False
+
+    @property
+    def death(self) -> str:
+        """How the first dead worker died, in words (``killed by SIGKILL ...``)."""
+        for process in self.processes.values():
+            process.join(timeout=1)
+        codes = [p.exitcode for p in self.processes.values() if p.exitcode not in (None, 0)]
+        own = [c for c in codes if c != -signal.SIGTERM] or codes  # the pool SIGTERMs the rest
+        return _exit_words(own[0]) if own else "exit status unknown"
+
+    def submit(self, call: Callable[[Batch], Any], batch: Batch) -> Future:
+        future = self.pool.submit(call, batch)
+        self.processes.update(getattr(self.pool, "_processes", None) or {})  # no public API
+        return future
+
+    def __enter__(self) -> _Pool:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if kind is None and not self.broken:
+            self.pool.shutdown(wait=True)
+        else:
+            _terminate(self.pool)
+
+
+def _exit_words(code: int) -> str:
+    """A worker's exit code in words: ``killed by SIGKILL, as the out-of-memory killer does``."""
+    if code >= 0:
+        return f"exit status {code}"
+    try:
+        name = signal.Signals(-code).name
+    except ValueError:
+        name = f"signal {-code}"
+    oom = ", as the out-of-memory killer does" if -code == signal.SIGKILL else ""
+    return f"killed by {name}{oom}"
+
+
+def _windowed(pool: _Pool, queue: Iterator[Batch], window: int, lost: list[Batch]
+              ) -> Iterator[Any]:
+    """Keep at most ``window`` batches submitted; yield results as they come back.
+
+    If the pool breaks (a worker died), the batches it had in flight are appended to ``lost``
+    and the generator returns; ``queue`` keeps the batches not yet submitted.
+    """
+    pending: dict[Future, Batch] = {}
 
     def top_up() -> None:
-        while len(pending) < window:
+        while len(pending) < window and not pool.broken:
             batch = next(queue, None)
             if batch is None:
                 return
-            pending.add(submit(call, batch))
+            try:
+                pending[pool.submit(_call, batch)] = batch
+            except BrokenProcessPool:
+                pool.broken = True
+                lost.append(batch)
 
     top_up()
     while pending:
-        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-        for future in done:
-            yield future.result()
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        results = []
+        for future in sorted(done, key=lambda f: pending[f][0]):
+            batch = pending.pop(future)
+            try:
+                results.append(future.result())
+            except BrokenProcessPool:
+                pool.broken = True
+                lost.append(batch)
+        yield from results
+        if pool.broken:
+            lost.extend(pending.values())  # every other future of a broken pool fails too
+            lost.sort(key=lambda batch: batch[0])
+            return
         top_up()
+
+
+def _note(text: str) -> None:
+    """One line on stderr about the run's machinery (a worker lost), beside the progress bar."""
+    print(f"chipsim: {text}", file=sys.stderr, flush=True)
 
 
 def _mp_context(module: str) -> multiprocessing.context.BaseContext:
@@ -233,9 +371,15 @@ _JOB: tuple[Callable[..., Any], tuple] | None = None
 
 
 def _install(fn: Callable[..., Any], shared: tuple) -> None:
-    """Worker start-up: remember the job; leave Ctrl-C to the parent process."""
+    """Worker start-up: remember the job; leave Ctrl-C and hang-ups to the parent process.
+
+    SIGTERM gets its default action back (a forked worker inherits the parent's handler): the
+    pool ends its workers with SIGTERM when it shuts down or breaks.
+    """
     global _JOB
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _JOB = (fn, shared)
 
 
@@ -264,7 +408,9 @@ class DaskExecutor:
     """Run batches on the workers of a ``dask.distributed`` scheduler.
 
     The workers must be able to import this version of chipsim (same code, same numpy) for the
-    results to be identical to a local run; :meth:`probe` lets the caller check.
+    results to be identical to a local run; :meth:`probe` lets the caller check. A worker lost
+    mid-run costs nothing but time: the scheduler reruns its tasks elsewhere (see the module
+    docstring for a task it gives up on).
     """
 
     kind = "dask"
@@ -279,6 +425,7 @@ class DaskExecutor:
                 "pip install 'chipsim[dask]' (or pip install 'dask[distributed]')") from None
         self.address = address
         self.slots = 1
+        self.deaths = 0
         self._client: Any = None
 
     def __enter__(self) -> DaskExecutor:
@@ -303,10 +450,16 @@ class DaskExecutor:
             self._client.close()
             self._client = None
 
-    def map(self, fn: Callable[..., Any], shared: tuple, batches: Iterable[Batch]
-            ) -> Iterator[Any]:
-        """Yield ``fn(*shared, batch)`` for each batch, in completion order."""
+    def map(self, fn: Callable[..., Any], shared: tuple, batches: Iterable[Batch],
+            on_lost: OnLost | None = None) -> Iterator[Any]:
+        """Yield ``fn(*shared, batch)`` for each batch, in completion order.
+
+        The scheduler reruns the tasks of a worker that dies; a batch it gives up on
+        (``KilledWorker``) is resubmitted one replication per task, and a replication it gives
+        up on again yields ``on_lost(batch, why)``.
+        """
         from dask.distributed import as_completed
+        from distributed.scheduler import KilledWorker
 
         client = self._client
         if client is None:
@@ -314,30 +467,55 @@ class DaskExecutor:
         remote = client.scatter(list(shared), broadcast=True, hash=False)
         queue = iter(batches)
         running = as_completed(loop=client.loop)
-        window = self.slots * IN_FLIGHT_PER_SLOT
+        tasks: dict[str, tuple[list[int], bool]] = {}  # key -> (batch, resubmitted alone)
         finished = False
 
-        def submit() -> bool:
+        def submit(batch: Batch, alone: bool = False) -> None:
+            future = client.submit(fn, *remote, list(batch), pure=False)
+            tasks[future.key] = (list(batch), alone)
+            running.add(future)
+
+        def top_up() -> None:
             batch = next(queue, None)
-            if batch is None:
-                return False
-            running.add(client.submit(fn, *remote, list(batch), pure=False))
-            return True
+            if batch is not None:
+                submit(batch)
 
         try:
-            for _ in range(window):
-                if not submit():
-                    break
+            for _ in range(self.slots * IN_FLIGHT_PER_SLOT):
+                top_up()
             for future in running:
-                result = future.result()
+                batch, alone = tasks.pop(future.key)
+                try:
+                    result = future.result()
+                except KilledWorker as exc:
+                    result = self._lost(batch, alone, exc, submit, on_lost)
                 future.release()
-                submit()
-                yield result
+                if not alone:
+                    top_up()
+                if result is not None:
+                    yield result
             finished = True
         finally:
             if not finished:
                 client.cancel(list(running.futures), force=True)
             client.cancel(remote, force=True)
+
+    def _lost(self, batch: list[int], alone: bool, exc: Exception,
+              submit: Callable[[Batch, bool], None], on_lost: OnLost | None) -> Any:
+        """A task the scheduler gave up on: run its replications alone, or give one up."""
+        self.deaths += 1
+        if not alone:
+            _note(f"the Dask scheduler gave up on a batch of {len(batch)} replication"
+                  f"{'s' if len(batch) != 1 else ''} (KilledWorker); they run again, one per "
+                  "task")
+            for index in batch:
+                submit([index], True)
+            return None
+        why = f"its Dask worker died repeatedly (KilledWorker: {exc})"
+        _note(f"replication {batch[0]} recorded as failed: {why}")
+        if on_lost is None:
+            raise WorkerLost(f"batch {batch}: {why}")
+        return on_lost(batch, why)
 
     def probe(self, fn: Callable[[], Any]) -> dict[str, Any]:
         """Return ``fn()`` as run on every worker (worker address -> value)."""
@@ -349,8 +527,12 @@ class DaskExecutor:
                 f"{exc}); install this version of chipsim on every worker") from None
 
     def describe(self) -> dict[str, Any]:
-        """``{"kind": "dask", "scheduler": ADDRESS, "workers": threads}``."""
-        return {"kind": self.kind, "scheduler": self.address, "workers": self.slots}
+        """``{"kind": "dask", "scheduler": ADDRESS, "workers": threads}`` (+ ``worker_deaths``)."""
+        out: dict[str, Any] = {"kind": self.kind, "scheduler": self.address,
+                               "workers": self.slots}
+        if self.deaths:
+            out["worker_deaths"] = self.deaths
+        return out
 
 
 # --------------------------------------------------------------------------- compatibility
@@ -370,7 +552,8 @@ def run_replications(
     indices = list(indices)
     with chosen:
         batches = plan_batches(indices, chosen.slots, chosen.batch_limit)
-        for batch in chosen.map(run_batch, (scenario, counterfactual, check_conservation), batches):
+        shared = (scenario, counterfactual, check_conservation)
+        for batch in chosen.map(run_batch, shared, batches, on_lost=lost_batch):
             for result in batch:
                 if on_done:
                     on_done(result)

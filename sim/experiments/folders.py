@@ -34,6 +34,25 @@ from typing import Any
 import pandas as pd
 
 
+class OutputError(OSError):
+    """A run's files cannot be written: no space left, no permission, a file in the way...
+
+    An :class:`OSError` (with the original's ``errno``) whose message says, in one line, what
+    could not be written and why.
+
+    Attributes:
+        what: what could not be written, in words (``the results folder results/x``).
+        reason: the system's words for why (``No space left on device``).
+
+    """
+
+    def __init__(self, what: str, exc: OSError) -> None:
+        self.what = what
+        self.reason = exc.strerror or str(exc) or type(exc).__name__
+        super().__init__(f"cannot write {what}: {self.reason}")
+        self.errno = exc.errno
+
+
 @contextmanager
 def atomic_folder(target: Path | str, force: bool = False) -> Iterator[Path]:
     """Yield an empty hidden temporary folder; when the block succeeds, rename it to ``target``.

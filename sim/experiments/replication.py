@@ -1,10 +1,10 @@
 """One replication: the scenario and its counterfactual, run on the same seed.
 
-This is *what is simulated*, kept apart from *where it runs* (``sim.experiments.executors``) and *where the
-results go* (``sim.experiments.store``). A replication is a pure function of (scenario, counterfactual,
-replication index): the seed is derived from the scenario's root seed with numpy's SeedSequence,
-so the result never depends on which worker ran it, how many ran beside it or in which order
-replications finished.
+This is *what is simulated*, kept apart from *where it runs* (``sim.experiments.executors``) and
+*where the results go* (``sim.experiments.store``). A replication is a pure function of
+(scenario, counterfactual, replication index): the seed is derived from the scenario's root seed
+with numpy's SeedSequence, so the result never depends on which worker ran it, how many ran beside
+it or in which order replications finished.
 """
 
 from __future__ import annotations
@@ -96,6 +96,11 @@ def run_batch(
     return [ReplicationResult(i, with_losses(actual[k], base[k])) for k, i in enumerate(indices)]
 
 
+def lost_batch(indices: Iterable[int], why: str) -> list[ReplicationResult]:
+    """Replications whose worker process died under them (twice): failed, saying how."""
+    return [ReplicationResult(i, None, error=f"WorkerLost: {why}") for i in indices]
+
+
 def describe_error(exc: BaseException) -> str:
     """One line: ``Type: message (at file:line in function)``, the innermost frame's place."""
     text = traceback.format_exception_only(exc)[-1].strip()
@@ -142,5 +147,5 @@ def with_losses(actual: np.ndarray, base: np.ndarray) -> np.ndarray:
     return out
 
 
-__all__ = ["SEED_DERIVATION", "ReplicationResult", "describe_error", "replication_seed",
-           "run_batch", "run_replication", "simulate", "VENDORS"]
+__all__ = ["SEED_DERIVATION", "ReplicationResult", "describe_error", "lost_batch",
+           "replication_seed", "run_batch", "run_replication", "simulate", "VENDORS"]

@@ -12,10 +12,15 @@ A run to ``results/NAME/`` streams each finished replication into a hidden work 
 Every file is written under a temporary name and renamed, so after a SIGKILL at any moment each
 file is whole or absent. ``--resume`` reuses the finished replications only if ``run.json``
 matches the experiment being run; replications that failed are run again. The results folder is
-written atomically at the end (:mod:`sim.experiments.output`) and only then is the work folder removed.
+written atomically at the end (:mod:`sim.experiments.output`) and only then is the work folder
+removed.
 
-Memory stays flat: nothing but the list of finished indices is kept while the run goes on.
+Memory stays flat: nothing but the list of finished indices is kept while the run goes on, and
+the replications are read back one at a time (:class:`sim.experiments.tables.StoreTable`).
 :class:`MemoryStore` is the same interface in memory, for ``sim.run`` without a work folder.
+
+A replication that cannot be saved (the disk is full) raises
+:class:`~sim.experiments.folders.OutputError`; what was saved before stays resumable.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.experiments.folders import OutputError
 from sim.experiments.replication import ReplicationResult
 
 WORK_SUFFIX = ".partial"
@@ -185,18 +191,37 @@ class DiskStore:
     # --- the store ----------------------------------------------------------------------------
 
     def set_count(self, count: int) -> None:
-        """Record how many replications the run asks for (a later ``--resume`` defaults to it)."""
+        """Record how many replications the run asks for (a later ``--resume`` defaults to it).
+
+        Raises:
+            OutputError: the record cannot be written.
+
+        """
         if count != self.count:
             self.count = count
             self._record["count"] = count
-            _write_atomic(self.folder / IDENTITY_FILE, _dumps(self._record))
+            try:
+                _write_atomic(self.folder / IDENTITY_FILE, _dumps(self._record))
+            except OSError as exc:
+                raise OutputError(f"the work folder {self.folder}", exc) from exc
 
     def finished(self) -> set[int]:
         """Indices of the replications that succeeded (in this session or an earlier one)."""
         return set(self._done)
 
     def save(self, result: ReplicationResult) -> None:
-        """Write one finished replication (or its error) to disk, atomically."""
+        """Write one finished replication (or its error) to disk, atomically.
+
+        Raises:
+            OutputError: it cannot be written (the disk is full...); nothing half-written stays.
+
+        """
+        try:
+            self._save(result)
+        except OSError as exc:
+            raise OutputError(f"replication {result.index} to {self._reps}", exc) from exc
+
+    def _save(self, result: ReplicationResult) -> None:
         name = f"{result.index:06d}"
         error = self._reps / f"{name}.error.txt"
         if result.values is None:
@@ -250,9 +275,13 @@ def _npy_bytes(values: np.ndarray) -> bytes:
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that ``path`` is either absent, old or complete."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _dumps(record: dict[str, Any]) -> bytes:

@@ -12,13 +12,18 @@ A run reports one row per (seed, month). Users want two views of that table:
 Percentiles use numpy's default (linear) interpolation. Everything here is a pure function of the
 table, so identical input gives identical output whatever the row order of the seeds.
 
+The per-seed values never need the whole table at once: :func:`per_seed_streamed` takes it in
+blocks of whole seeds (``Table.blocks()`` of :mod:`sim.experiments.tables`) and gives exactly what
+:func:`per_seed` gives for the whole table, one row per seed, so a 100,000-seed run is summarised
+in the memory of one block plus one number per seed and metric.
+
 A seed with a missing value (NaN) in a month, for example a failed replication, has no period
 value for that metric; statistics over seeds ignore it rather than propagate NaN.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -67,6 +72,31 @@ def per_seed(timeseries: pd.DataFrame, metrics: Sequence[str] = METRIC_NAMES) ->
     return pd.DataFrame(columns, index=totals.index)
 
 
+def per_seed_streamed(blocks: Iterable[pd.DataFrame],
+                      metrics: Sequence[str] = METRIC_NAMES) -> pd.DataFrame:
+    """:func:`per_seed` of a table given in blocks of whole seeds, one block in memory at a time.
+
+    Each seed's value depends on its own rows only, so the result is exactly (to the bit)
+    :func:`per_seed` of the whole table.
+
+    Args:
+        blocks: The table in pieces, none splitting a seed (e.g. ``Table.blocks()``).
+        metrics: Names of metrics to aggregate (default: all of :data:`METRIC_NAMES`).
+
+    Returns:
+        A frame indexed by seed (ascending) with one column per metric: the period total of a
+        flow, the final-month value of a stock or rate.
+
+    """
+    parts = [per_seed(block, metrics) for block in blocks]
+    if not parts:
+        return pd.DataFrame(columns=list(metrics), index=pd.Index([], name="seed"), dtype=float)
+    values = pd.concat(parts)
+    if not values.index.is_monotonic_increasing:
+        values = values.sort_index(kind="mergesort")
+    return values
+
+
 def _stats(values: np.ndarray) -> dict[str, float]:
     """Mean and percentiles of the finite-or-infinite (non-NaN) values; NaN if there are none."""
     values = np.asarray(values, dtype=float)
@@ -94,7 +124,20 @@ def summarise(timeseries: pd.DataFrame) -> pd.DataFrame:
         ValueError: if a required column is missing.
 
     """
-    values = per_seed(timeseries)
+    return summarise_per_seed(per_seed(timeseries))
+
+
+def summarise_per_seed(values: pd.DataFrame) -> pd.DataFrame:
+    """The summary table of :func:`summarise`, from the per-seed values (:func:`per_seed`).
+
+    Args:
+        values: One row per seed, one column per metric of :data:`METRIC_NAMES`.
+
+    Returns:
+        One row per metric, in :data:`METRIC_NAMES` order: ``metric``, ``unit``, ``mean``,
+        ``p05``, ``p50``, ``p95`` over seeds.
+
+    """
     rows = []
     for name in METRIC_NAMES:
         rows.append({"metric": name, "unit": BY_NAME[name].unit,

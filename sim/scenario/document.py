@@ -39,14 +39,14 @@ from sim.world.parameters import Distribution
 #: Keys a scenario file may have.
 TOP_KEYS = (
     "name", "title", "description", "extends", "period", "seeds", "seed", "counterfactual",
-    "population", "parameters", "initial_policy", "events", "drop_events",
+    "population", "parameters", "initial_policy", "events", "drop_events", "levers",
 )
 #: Longest chain of ``extends`` (or of counterfactual files) followed.
 MAX_CHAIN = 20
 #: Largest magnitude of a whole number in a scenario (beyond it, it is no longer a float).
 _LARGEST = int(sys.float_info.max)
 #: Sections that are lists or mappings; left empty (``events:``) they mean "none".
-_SECTIONS = ("population", "parameters", "initial_policy", "events")
+_SECTIONS = ("population", "parameters", "initial_policy", "events", "levers")
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ def _leaves(value: Any, path: KeyPath) -> Iterator[tuple[KeyPath, Any]]:
 
 
 def _merge(parent: Tree, child: Origin) -> Tree:
-    """Child keys override; parameters and population merge by key; events merge by id.
+    """Child keys override (levers too); parameters and population merge by key; events by id.
 
     A child's event with the id of a parent's event replaces it where it stands; other events
     are appended; ``drop_events`` leaves out the parent's events with the ids it names. A what-if

@@ -161,11 +161,11 @@ def read_move(tree: Tree, path: KeyPath, item: Any) -> Move:
         # a misspelt parameter also shows up as a missing one: report the misspelling
         detail = min(errors, key=lambda err: err["type"] != "extra_forbidden")
         where = (*path, *detail["loc"])
-        raise tree.error(where, _problem(cls, detail)) from None
+        raise tree.error(where, move_problem(cls, detail)) from None
 
 
-def _problem(cls: type[Move], detail: Mapping[str, Any]) -> str:
-    """Put a pydantic error in the words of a scenario author."""
+def move_problem(cls: type[Move], detail: Mapping[str, Any]) -> str:
+    """Put a pydantic error (one of ``ValidationError.errors()``) in a scenario author's words."""
     kind, message, got = detail["type"], str(detail["msg"]), detail.get("input")
     fields = list(cls.model_fields)
     if kind == "missing":

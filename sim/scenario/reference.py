@@ -36,6 +36,23 @@ One YAML file is one experiment. Unknown keys are errors. Errors name the file, 
 | `initial_policy` | no | moves already in force at `period.start`: `{move: NAME, ...parameters}` |
 | `events` | no | dated moves: `{date: YYYY-MM, announced: YYYY-MM (optional, not after date), move: NAME, note: text, id: name (optional, unique; other events and levers refer to it), ...parameters}` |
 | `drop_events` | no | ids of the parent's events to leave out (needs `extends`): a what-if without one of the record's moves |
+| `levers` | no | event fields an exploratory study varies (`chipsim explore`, `sim.ema_model`); a run ignores them: `{event: ID, field: NAME, range: [LOW, HIGH]}`, see below; a file that `extends` another inherits its levers unless it has its own |
+
+## Levers
+
+A lever marks one number parameter of one event's move as a policy choice, and the range a study
+explores. `event` is the event's `id`; `field` a number parameter of its move (the tables below:
+`approval`, `intensity`, `share`...; not `chips` or a yes/no); `range` two numbers, low below high,
+both allowed by the move (whole numbers for `delay_months`). The lever is called `<event>.<field>`.
+A bad lever is one line naming the file, line and key, exit 2:
+`x.yaml:12: levers[0].range[1]: approval of us.licence_requirement: must be between 0 and 1 (got 1.5)`.
+
+```yaml
+events:
+  - {id: crackdown, date: 2026-03, move: us.enforcement, intensity: 2.0, note: "what if"}
+levers:
+  - {event: crackdown, field: intensity, range: [1.0, 4.0]}   # lever crackdown.intensity
+```
 """
 
 

@@ -1,8 +1,9 @@
 """The scenario: one experiment, read from a YAML file and fully checked before the model runs.
 
 A scenario is a period of months, the Monte Carlo set-up (number of seeds, root seed), population
-sizes, parameter overrides, the rules in force at the start (``initial_policy``) and dated policy
-``events`` (:class:`~sim.scenario.events.Event`). A file may ``extends`` a parent file
+sizes, parameter overrides, the rules in force at the start (``initial_policy``), dated policy
+``events`` (:class:`~sim.scenario.events.Event`) and the event fields a study may vary
+(``levers``, :mod:`sim.scenario.levers`). A file may ``extends`` a parent file
 (:mod:`sim.scenario.document`), and name the ``counterfactual`` its revenue loss is measured
 against.
 
@@ -40,6 +41,7 @@ from sim.scenario.document import (
 )
 from sim.scenario.errors import ScenarioError
 from sim.scenario.events import Event, read_events, read_initial_policy
+from sim.scenario.levers import Lever, read_levers, set_field
 from sim.scenario.sections import (
     MAX_MONTHS,
     MAX_NAME,
@@ -59,7 +61,7 @@ from sim.world.parameters import Distribution
 
 __all__ = [
     "DEFAULT_SEEDS", "MAX_CHAIN", "MAX_MONTHS", "MAX_NAME", "MAX_SEED", "MAX_SEEDS", "NO_EVENTS",
-    "POPULATION_DEFAULTS", "POPULATION_LIMITS", "TOP_KEYS", "Event", "Scenario",
+    "POPULATION_DEFAULTS", "POPULATION_LIMITS", "TOP_KEYS", "Event", "Lever", "Scenario",
     "load_counterfactual", "load_scenario", "scenario_from_dict",
 ]
 
@@ -89,6 +91,7 @@ class Scenario:
         initial_policy: moves in force at ``start``.
         events: dated moves, sorted by date (stable).
         resolved: the canonical, JSON-serialisable document after ``extends``.
+        levers: event fields a study may vary (:mod:`sim.scenario.levers`); a run ignores them.
 
     """
 
@@ -106,6 +109,7 @@ class Scenario:
     initial_policy: tuple[Move, ...]
     events: tuple[Event, ...]
     resolved: dict
+    levers: tuple[Lever, ...] = ()
 
     def __hash__(self) -> int:
         return hash(self.content_hash())
@@ -133,6 +137,7 @@ class Scenario:
             name=f"{self.name}-counterfactual",
             title=f"{self.title} (counterfactual: no events)",
             events=(),
+            levers=(),
             counterfactual=NO_EVENTS,
         )
         return dataclasses.replace(bare, resolved=_canonical(bare))
@@ -152,6 +157,48 @@ class Scenario:
         label = str(changed.path) if changed.path is not None else "<scenario>"
         checked = _from_dict(_canonical(changed), label, load_counterfactual=False)
         return dataclasses.replace(checked, path=changed.path)
+
+    def set_levers(self, values: Mapping[str, float]) -> Scenario:
+        """Return a copy with some levers set: each named event field takes the value given.
+
+        Example: ``scenario.set_levers({"crackdown.intensity": 3.0})``. The levers stay
+        declared, so the copy can be set again.
+
+        Args:
+            values: lever name (``<event>.<field>``) -> value, within the lever's range.
+
+        Raises:
+            ScenarioError: an unknown lever, or a value outside its range.
+
+        """
+        label = str(self.path) if self.path is not None else "<scenario>"
+        levers = {lever.name: lever for lever in self.levers}
+        changes: dict[str, dict[str, float]] = {}
+        for name, value in values.items():
+            lever = levers.get(name)
+            if lever is None:
+                known = ", ".join(levers) or "none"
+                raise ScenarioError(f"unknown lever {name!r} (levers: {known})", file=label,
+                                    key="levers")
+            if not lever.low <= value <= lever.high:
+                raise ScenarioError(f"{value:g} is outside the lever's range"
+                                    f" [{lever.low:g}, {lever.high:g}]", file=label,
+                                    key=f"levers {name}")
+            changes.setdefault(lever.event, {})[lever.field] = (
+                round(value) if lever.integer else float(value))
+        if not changes:
+            return self
+        events = []
+        for event in self.events:
+            move = event.move
+            for field, value in changes.get(event.id or "", {}).items():
+                try:
+                    move = set_field(move, field, value)
+                except ValueError as exc:  # the range was checked on load: not expected
+                    raise ScenarioError(str(exc), file=label,
+                                        key=f"levers {event.id}.{field}") from None
+            events.append(dataclasses.replace(event, move=move))
+        return self.replace(events=tuple(events))
 
 
 def load_scenario(path: str | os.PathLike[str]) -> Scenario:
@@ -269,6 +316,7 @@ def _build(tree: Tree, path: Path | None, counterfactuals: tuple[Path, ...],
         events=read_events(tree, start, end),
         resolved={},
     )
+    scenario = dataclasses.replace(scenario, levers=read_levers(tree, scenario.events))
     return dataclasses.replace(scenario, resolved=_canonical(scenario))
 
 
@@ -339,6 +387,7 @@ def _canonical(s: Scenario) -> dict[str, Any]:
             }
             for e in s.events
         ],
+        **({"levers": [lever.as_written() for lever in s.levers]} if s.levers else {}),
     }
 
 

@@ -24,6 +24,18 @@ _DISTRIBUTION = {
     },
 }
 
+_LEVER = {
+    "type": "object", "additionalProperties": False, "required": ["event", "field", "range"],
+    "description": "a number parameter of an event's move that a study (chipsim explore) varies",
+    "properties": {
+        "event": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "maxLength": 64,
+                  "description": "the id of an event of this scenario"},
+        "field": {"type": "string", "description": "a number parameter of the event's move"},
+        "range": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2,
+                  "description": "[low, high], inside the values the move allows"},
+    },
+}
+
 
 def _move_schema(name: str, cls: Any, dated: bool) -> dict[str, Any]:
     schema = cls.model_json_schema()
@@ -83,6 +95,7 @@ def scenario_schema() -> dict[str, Any]:
             "initial_policy": moves(dated=False),
             "events": moves(dated=True),
             "drop_events": {"type": "array", "items": {"type": "string"}},
+            "levers": {"type": "array", "items": _LEVER},
         },
     }
 

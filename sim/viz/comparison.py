@@ -287,3 +287,62 @@ def sobol_bars(table: pd.DataFrame, output: str, *, heading: str, subtitle: str,
     if footer:
         source_line(fig, footer, y_in=0.1)
     return fig
+
+
+def morris_bars(table: pd.DataFrame, output: str, *, heading: str, subtitle: str,
+                footer: str = "") -> Figure:
+    """Ranked horizontal bars of the Morris effects ``mu_star`` of one output.
+
+    Args:
+        table: rows of ``morris.csv`` for this output: ``parameter``, ``mu_star`` and,
+            optionally, ``mu_star_conf`` (half-width of its confidence interval), ``sigma``.
+        output: the output's name, for the axis label.
+        heading: bold title line.
+        subtitle: grey line(s) under the title, one per line of the text.
+        footer: small source line at the bottom.
+
+    Returns:
+        The figure: parameters ranked by ``mu_star`` (largest on top), with whiskers for the
+        intervals and ``sigma`` (how much the effect varies: interactions, curvature) as dots.
+
+    """
+    rows = table.sort_values("mu_star", ascending=False, kind="mergesort",
+                             na_position="last").reset_index(drop=True)
+    names = rows["parameter"].astype(str).tolist()
+    label_w = max((text_width_in(n, FontProperties(size=9.5)) for n in names), default=1.0)
+    left = min(max(label_w + 0.35, 1.4), 5.0)
+    width = 9.0
+    sub_lines = [line for line in subtitle.splitlines() if line.strip()]
+    plot_h = max(1.6, 0.42 * len(names) + 0.4)
+    top, bottom = 0.75 + 0.22 * len(sub_lines), 1.25
+    height = top + plot_h + bottom
+    fig = new_figure(width, height)
+    ax = fig.add_axes([left / width, bottom / height, (width - left - 0.4) / width,
+                       plot_h / height])
+    y = np.arange(len(names), dtype=float)
+    values = rows["mu_star"].to_numpy(dtype=float)
+    ax.barh(y, np.nan_to_num(values), height=0.5, color=OKABE_ITO["blue"], zorder=2,
+            label="mu* (mean absolute effect of moving the parameter across its range)")
+    if "mu_star_conf" in rows:
+        conf = rows["mu_star_conf"].to_numpy(dtype=float)
+        ok = np.isfinite(conf) & np.isfinite(values)
+        ax.errorbar(values[ok], y[ok], xerr=conf[ok], fmt="none", ecolor="#333333",
+                    elinewidth=0.9, capsize=2.5, zorder=3)
+    if "sigma" in rows:
+        ax.plot(rows["sigma"].to_numpy(dtype=float), y, "o", color=OKABE_ITO["orange"],
+                markersize=5, zorder=4, label="sigma (spread of the effects)")
+    ax.set_yticks(y, names, fontsize=9.5)
+    ax.invert_yaxis()
+    ax.axvline(0, color=OKABE_ITO["black"], linewidth=0.8, zorder=1)
+    style_panel(ax, grid="x")
+    ax.set_xlabel(f"effect on {output} (its unit)", fontsize=10)
+    ax.set_xlim(left=0)
+    if rows["mu_star"].isna().all():
+        ax.text(0.5, 0.5, f"{output} does not vary across the samples: no effects",
+                transform=ax.transAxes, ha="center", va="center", fontsize=10, color=GREY)
+    fig.legend(*ax.get_legend_handles_labels(), loc="upper center", ncol=2, frameon=False,
+               fontsize=9, bbox_to_anchor=(0.5, 0.52 / height))
+    title_block(fig, heading, sub_lines)
+    if footer:
+        source_line(fig, footer, y_in=0.1)
+    return fig

@@ -167,3 +167,64 @@ def draw_labels(strip: Axes, placed: Sequence[tuple[EventLabel, int]],
         strip.annotate(label.text, (label.x, y), xytext=(offset, 0), textcoords="offset points",
                        ha="right" if label.right_aligned else "left", va="center",
                        fontsize=EVENT_FONT, color=text, zorder=4)
+
+
+# --------------------------------------------------------------------------- numbered ticks
+
+
+@dataclass(frozen=True)
+class NumberedMove:
+    """A policy move marked by a number at its date, explained in a key under the figure."""
+
+    number: int
+    x: float  # its date (matplotlib date number)
+    label: str
+
+
+def number_events(events: Iterable[Event], x_min: float = -float("inf"),
+                  x_max: float = float("inf")) -> list[NumberedMove]:
+    """Number the events inside the plotted range, 1, 2, ... by date (same month: given order)."""
+    return [NumberedMove(i + 1, x, label)
+            for i, (x, label) in enumerate(visible_events(events, x_min, x_max))]
+
+
+def numbered_ticks(panels: Sequence[Axes], moves: Sequence[NumberedMove], *,
+                   fontsize: float = 7.0) -> None:
+    """A dotted line at each move's date in every panel, and its number above the top panel.
+
+    Moves of the same month share one line; their numbers are joined (``3–5``). Use with a key
+    (:func:`event_key`) instead of the labelled strip when the plot should keep the room.
+    """
+    by_x: dict[float, list[int]] = {}
+    for move in moves:
+        by_x.setdefault(move.x, []).append(move.number)
+    x_min, x_max = panels[0].get_xlim()
+    previous, level = -float("inf"), 0
+    for x, numbers in sorted(by_x.items()):
+        for ax in panels:
+            event_line(ax, x, linewidth=0.9, zorder=2)
+        text = str(numbers[0]) if len(numbers) == 1 else f"{numbers[0]}–{numbers[-1]}"
+        # numbers of moves in neighbouring months would touch: every other one a row higher
+        level = 1 - level if (x - previous) / (x_max - x_min) < 0.06 else 0
+        previous = x
+        panels[0].annotate(text, (x, 1.0), xycoords=("data", "axes fraction"),
+                           xytext=(0, 2 + 8 * level), textcoords="offset points", ha="center",
+                           va="bottom", fontsize=fontsize, color=GREY, fontweight="bold")
+
+
+def event_key(moves: Sequence[NumberedMove], width_in: float,
+              fontsize: float = 6.5) -> list[str]:
+    """The key of numbered moves as lines of ``1 label · 2 label ...`` that fit ``width_in``."""
+    from matplotlib.font_manager import FontProperties
+
+    font = FontProperties(size=fontsize)
+    lines: list[str] = []
+    line = ""
+    for move in moves:
+        entry = f"{move.number} {_short(move.label)}"
+        candidate = f"{line} · {entry}" if line else entry
+        if line and text_width_in(candidate, font) > width_in:
+            lines.append(line)
+            candidate = entry
+        line = candidate
+    return [*lines, line] if line else lines
