@@ -26,7 +26,7 @@ seed: 11
 population: {small_buyers: 10, smugglers: 10, cloud_providers: 2}
 parameters:
   smuggling.markup: {uniform: [0.3, 0.8]}
-  buyers.stockpile_months: {triangular: [3, 6, 12]}
+  buyers.stockpile_months.big_tech: {triangular: [3, 6, 12]}
 initial_policy:
   - {move: us.licence_requirement, chips: [H100, H200, B200, MI325X], approval: 0.0}
 events:
@@ -83,7 +83,7 @@ def test_ema_model_takes_its_inputs_from_the_file(tiny):
     assert model.name == "tiny_study"
     markup = model.uncertainties["smuggling_markup"]
     assert (markup.lower_bound, markup.upper_bound) == (0.3, 0.8)
-    stockpile = model.uncertainties["buyers_stockpile_months"]
+    stockpile = model.uncertainties["buyers_stockpile_months_big_tech"]
     assert (stockpile.lower_bound, stockpile.upper_bound) == (3.0, 12.0)
     assert stockpile.dist.ppf(0.5) == pytest.approx(12 - 27 ** 0.5)  # the triangular median
     assert isinstance(model.levers["crackdown_intensity"], RealParameter)
@@ -99,11 +99,11 @@ def test_an_experiment_gives_the_numbers_of_chipsim_run_on_the_same_seeds(tiny):
     from sim.experiments.summary import per_seed
 
     scenario = sim.load_scenario(tiny)
-    values = {"smuggling.markup": 0.55, "buyers.stockpile_months": 4.0,
+    values = {"smuggling.markup": 0.55, "buyers.stockpile_months.big_tech": 4.0,
               "crackdown.intensity": 3.0, "h20-rule.delay_months": 2}
     out = ChipsimFunction(scenario, seeds=2)(**values)
     fixed = scenario.replace(parameters={**scenario.parameters, "smuggling.markup": 0.55,
-                                         "buyers.stockpile_months": 4.0})
+                                         "buyers.stockpile_months.big_tech": 4.0})
     fixed = fixed.set_levers({"crackdown.intensity": 3.0, "h20-rule.delay_months": 2})
     assert [e.move.intensity for e in fixed.events if e.id == "crackdown"] == [3.0]
     run = sim.run(fixed, seeds=2)
@@ -119,7 +119,7 @@ def test_ema_model_refuses_a_file_with_nothing_to_vary(tmp_path):
 
     path = tmp_path / "fixed.yaml"
     text = TINY.split("levers:")[0].replace("  smuggling.markup: {uniform: [0.3, 0.8]}\n", "")
-    path.write_text(text.replace("  buyers.stockpile_months: {triangular: [3, 6, 12]}\n", ""))
+    path.write_text(text.replace("  buyers.stockpile_months.big_tech: {triangular: [3, 6, 12]}\n", ""))
     with pytest.raises(ScenarioError, match="nothing to explore"):
         sim.ema_model(path)
 
@@ -136,7 +136,7 @@ def test_explore_writes_one_row_per_experiment_in_each_table(tiny):
     design = pd.read_csv(folder / "experiments.csv")
     outcomes = pd.read_csv(folder / "outcomes.csv")
     assert len(design) == 8 and len(outcomes) == 8
-    assert list(design.columns) == ["experiment", "buyers.stockpile_months", "smuggling.markup",
+    assert list(design.columns) == ["experiment", "buyers.stockpile_months.big_tech", "smuggling.markup",
                                     "crackdown.intensity", "h20-rule.delay_months"]
     assert list(outcomes.columns) == ["experiment", *METRIC_NAMES]
     assert design["smuggling.markup"].between(0.3, 0.8).all()
@@ -177,7 +177,7 @@ def test_explore_gives_the_same_bytes_whatever_the_workers(tiny):
 def test_explore_refuses_a_file_with_nothing_to_explore(tmp_path):
     text = TINY.split("levers:")[0]
     for line in ("  smuggling.markup: {uniform: [0.3, 0.8]}\n",
-                 "  buyers.stockpile_months: {triangular: [3, 6, 12]}\n"):
+                 "  buyers.stockpile_months.big_tech: {triangular: [3, 6, 12]}\n"):
         text = text.replace(line, "")
     (tmp_path / "fixed.yaml").write_text(text)
     done = chipsim("explore", "fixed.yaml", "--experiments", "4", cwd=tmp_path)

@@ -23,7 +23,7 @@ EVENTS = (
      "justification_pass": 0.5},
 )
 PARAMETERS = {"smuggling.markup": {"uniform": [0.3, 0.8]},
-              "buyers.stockpile_months": {"triangular": [3, 6, 12]}}
+              "buyers.stockpile_months.big_tech": {"triangular": [3, 6, 12]}}
 
 
 @pytest.fixture(scope="module")

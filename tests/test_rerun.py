@@ -18,7 +18,7 @@ seeds: 3
 seed: 5150
 population: {small_buyers: 20, smugglers: 20, cloud_providers: 4}
 parameters:
-  buyers.stockpile_months: {triangular: [3, 6, 12]}
+  buyers.stockpile_months.big_tech: {triangular: [3, 6, 12]}
 initial_policy:
   - {move: us.licence_requirement, chips: [H100, H200, B200, MI325X], approval: 0.0}
 events:

@@ -68,7 +68,7 @@ def test_full_file_is_typed():
     assert s.population == {"small_buyers": 50, "smugglers": 10, "cloud_providers": 4}
     assert s.parameters["demand.growth_per_year"] == 0.4
     assert s.parameters["smuggling.markup"] == Distribution("uniform", (0.3, 0.8))
-    assert s.parameters["buyers.stockpile_months"] == Distribution("triangular", (3, 6, 12))
+    assert s.parameters["buyers.stockpile_months.big_tech"] == Distribution("triangular", (3, 6, 12))
     (rule,) = s.initial_policy
     assert isinstance(rule, MOVES["us.licence_requirement"])
     assert rule.chips == ("H100", "H200", "B200", "MI325X") and rule.approval == 0.0
@@ -203,7 +203,7 @@ def test_extends_overrides_merges_and_appends():
     assert s.name == "child" and s.title == "Parent world"
     assert s.seeds == 3
     assert (s.start, s.end) == (parse_month("2024-01"), parse_month("2025-12"))
-    assert s.parameters == {"demand.growth_per_year": 0.7, "buyers.stockpile_months": 6.0}
+    assert s.parameters == {"demand.growth_per_year": 0.7, "buyers.stockpile_months.big_tech": 6.0}
     assert s.population == {"small_buyers": 100, "smugglers": 99, "cloud_providers": 12}
     assert [e.move.name for e in s.events] == ["us.tariff", "us.enforcement"]  # sorted by date
 

@@ -40,10 +40,10 @@ STUCK_FIFTH = """\
 import sys, time
 from sim.experiments import replication
 real = replication.simulate
-def simulate(scenario, seed, check=False):
-    if seed.spawn_key == (5,):
+def simulate(scenario, seeds, check=False):
+    if any(s.spawn_key == (5,) for s in seeds):
         time.sleep(600)
-    return real(scenario, seed, check)
+    return real(scenario, seeds, check)
 replication.simulate = simulate
 from sim.cli import main
 sys.exit(main(sys.argv[1:]))

@@ -28,7 +28,7 @@ def test_report_names_target_source_range_and_share(shipped):
 
 
 def test_front_running_fails_when_buyers_do_not_stockpile():
-    results = validate(seeds=2, workers=2, parameters={"buyers.stockpile_months": 0.0})
+    results = validate(seeds=2, workers=2, parameters={"buyers.stockpile_months.big_tech": 0.0})
     by_key = {r.pattern.key: r for r in results}
     assert not by_key["front-running"].passed(0.8)
 
