@@ -13,7 +13,8 @@ The results folder (default ``results/compare-<a>-vs-<b>.../``) holds:
   seeds; then for each scenario after the first ``<name>_minus_<first>_p50`` (and ``_p05``,
   ``_p95``): percentiles of the per-seed differences against the first scenario;
 * ``per_seed.csv`` - the per-seed values behind the table (``scenario``, ``seed``, metrics);
-* ``manifest.json`` - scenario names, files and content hashes, seeds, versions, timing;
+* ``manifest.json`` - scenario names, files and content hashes, seeds, versions, timing, and
+  each scenario's pairing strength (:mod:`sim.experiments.pairing`);
 * ``figures/`` - ``diverted_volumes`` (diverted chips by channel, one line per scenario) and
   ``revenue_loss`` (cumulative US revenue loss per scenario, and the paired difference), PNG + SVG.
 
@@ -180,16 +181,18 @@ def compare(
                 file=_label_of(other), key="period")
     n = first.seeds if seeds is None else seeds
     started, clock = datetime.now(UTC), time.perf_counter()
-    runs = []
+    runs, pairing = [], {}
     for label, original in zip(unique_labels([s.name for s in loaded]), loaded, strict=True):
         aligned = original if original.seed == first.seed else original.replace(seed=first.seed)
         results = run(aligned, seeds=n, workers=workers or 1)
         runs.append(ComparedRun(label, aligned, original, results.timeseries,
                                 dict(getattr(results, "failures", {}) or {})))
+        pairing[label] = results.manifest["pairing"]
     wall = time.perf_counter() - clock
     manifest = {
         "kind": "compare",
-        "scenarios": [_scenario_entry(r, load_counterfactual(r.scenario)) for r in runs],
+        "scenarios": [_scenario_entry(r, load_counterfactual(r.scenario)) | {
+            "pairing": pairing[r.label]} for r in runs],
         "reference": runs[0].label,
         "seeds": {
             "root_seed": first.seed,
@@ -342,7 +345,16 @@ def compare_command(files: Sequence[str], *, seeds: int | None = None, out: str 
 
 
 def _report(result: Comparison, folder: Path) -> None:
-    """Median (5-95 %) of the headline metrics per scenario, and the paired differences."""
+    """Median (5-95 %) of the headline metrics per scenario, and the paired differences.
+
+    A scenario whose loss is weakly paired with its counterfactual gets a line on stderr.
+    """
+    from sim.experiments.pairing import pairing_warning
+
+    for entry in result.manifest.get("scenarios", []):
+        weak = pairing_warning(entry.get("pairing", {}), entry["label"])
+        if weak:
+            print(weak, file=sys.stderr)
     table = result.table().set_index("metric")
     labels = result.labels
     print(f"{' vs '.join(labels)}: {result.n_seeds} paired seeds")

@@ -5,5 +5,5 @@
 ``rerun`` commands), ``interrupts`` (SIGTERM and SIGHUP handled like Ctrl-C), ``manifest`` (what
 a run records, and rebuilding a run from it), ``tables`` (the timeseries block by block, as CSV
 or Parquet), ``output`` and ``folders`` (results folders written atomically), ``summary``
-(statistics over seeds).
+(statistics over seeds), ``pairing`` (how much the paired loss gains over an unpaired one).
 """

@@ -3,7 +3,8 @@
 ``manifest.json`` holds the scenario's name, hash and resolved document, its counterfactual's, the
 seeds and how they derive, the versions of Python and of every package that decides the numbers,
 a fingerprint of chipsim's code, the executor, the time and the command line, the failed
-replications with their seeds, and the name of the timeseries file. :func:`make_manifest` writes
+replications with their seeds, the name of the timeseries file, and the pairing's strength
+(``pairing``, added by the runner: :mod:`sim.experiments.pairing`). :func:`make_manifest` writes
 that record; :func:`scenario_from_manifest` rebuilds the scenario and counterfactual from it alone
 (no scenario file is read), checked against the recorded hashes - what ``chipsim rerun`` does.
 """

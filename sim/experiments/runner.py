@@ -26,7 +26,7 @@ import os
 import shlex
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +42,8 @@ from sim.experiments.manifest import (
     read_manifest,
     scenario_from_manifest,
 )
+from sim.experiments.pairing import METRICS as PAIRING_METRICS
+from sim.experiments.pairing import pairing_strength
 from sim.experiments.replication import ReplicationResult
 from sim.model.metrics import METRIC_NAMES
 from sim.scenario.errors import ScenarioError
@@ -143,15 +145,15 @@ class Ensemble:
 
         return StoreTable(self.store, self.succeeded, _dates(self.scenario))
 
-    def per_seed(self) -> pd.DataFrame:
+    def per_seed(self, metrics: Sequence[str] = METRIC_NAMES) -> pd.DataFrame:
         """Each seed's period total (flows) or final value (stocks, rates), one row per seed.
 
         Streamed from the store (:func:`sim.experiments.summary.per_seed_streamed`): the memory
-        of one block of seeds plus one number per seed and metric.
+        of one block of seeds plus one number per seed and metric (of ``metrics``).
         """
         from sim.experiments.summary import per_seed_streamed
 
-        return per_seed_streamed(self.table().blocks())
+        return per_seed_streamed(self.table().blocks(), metrics)
 
     def results(self) -> Results:
         """Everything in memory: the :class:`Results` of the Python API."""
@@ -389,12 +391,17 @@ def _run_to_folder(scenario: Scenario, counterfactual: Scenario, seeds: int | No
 
 
 def _report(ensemble: Ensemble, folder: Path) -> int:
-    """Say what the run left where; exit 1 if a replication failed."""
+    """Say what the run left where (and if the pairing is weak); exit 1 if a replication failed."""
+    from sim.experiments.pairing import pairing_warning
+
     n, failures = ensemble.count, ensemble.failures
     failed = len(failures)
     count = ensemble.manifest["replications"]["reused_from_interrupted_run"]
     reused = f" ({count} reused from an interrupted run)" if count else ""
     print(f"{ensemble.scenario.name}: {n - failed} of {n} replications{reused} -> {folder}")
+    weak = pairing_warning(ensemble.manifest["pairing"], ensemble.scenario.name)
+    if weak:
+        print(f"  {weak}", file=sys.stderr)
     for index, error in sorted(failures.items()):
         print(f"  replication {index} failed: {error}", file=sys.stderr)
     if failed:
@@ -438,7 +445,9 @@ def _ensemble(scenario: Scenario, counterfactual: Scenario, n: int, executor: Ex
     manifest = make_manifest(scenario, counterfactual, n, failures, started,
                              time.perf_counter() - clock, executor=executor.describe(),
                              reused=reused, extra=extra)
-    return Ensemble(scenario, counterfactual, n, failures, manifest, store)
+    ensemble = Ensemble(scenario, counterfactual, n, failures, manifest, store)
+    manifest["pairing"] = pairing_strength(ensemble.per_seed(PAIRING_METRICS))
+    return ensemble
 
 
 def _dates(scenario: Scenario) -> list[str]:
