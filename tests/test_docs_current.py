@@ -39,12 +39,7 @@ def test_schema_flags_a_typo_an_editor_should_underline():
 def test_every_default_names_its_source():
     from sim.world.parameters import DEFAULTS
 
-    for spec in DEFAULTS.values():
-        assert "FACTS" in spec.source or "assumption" in spec.source or "calibrated" in \
-            spec.source, spec.name
-    text = (Path(__file__).resolve().parents[1] / "sim" / "world" / "data" / "chips.yaml").read_text()
-    for line in text.splitlines():
-        if ":" in line and line.startswith("  ") and any(ch.isdigit() for ch in line.split(":")[1]):
-            if "available_from" in line:
-                continue
-            assert "#" in line, f"chips.yaml value without a source: {line.strip()}"
+    for spec in DEFAULTS.values():  # the chips' numbers included (chips.<CHIP>.<field>)
+        # an H100's speeds are 1 by definition of the unit (H100-equivalents)
+        assert any(word in spec.source for word in ("FACTS", "assumption", "calibrated",
+                                                    "definition of the unit")), spec.name

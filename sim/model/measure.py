@@ -40,7 +40,7 @@ class Measured(Protocol):
 
 
 def measure(model: Measured) -> np.ndarray:
-    """This month's metrics: (R, MODEL_METRICS)."""
+    """The month's metrics: (R, MODEL_METRICS)."""
     f, book = model.flows, model.book
     us = [v for v in model.vendors if v.name in US_VENDORS]
     zero = np.zeros((model.replications, 1))

@@ -40,7 +40,7 @@ from sim.model.measure import measure
 from sim.model.mesa_adapter import MonthlyRecords, mesa_scenario, resolve_scenario
 from sim.model.metrics import MODEL_METRICS
 from sim.world.actors import BIG_TECH, VENDORS
-from sim.world.catalogue import CHIPS
+from sim.world.catalogue import chip_parameter
 from sim.world.parameters import draw_many, group
 
 if TYPE_CHECKING:
@@ -132,13 +132,13 @@ class ChipTradeModel(mesa.Model):
 
     def list_price(self, chip: str) -> np.ndarray:
         """A chip's list price now, USD (R, 1): scarce components raise it with costs (F12)."""
-        price = CHIPS[chip].list_price_usd * self.policy.cost_multiplier.get(chip, 1.0)
-        return np.full((self.replications, 1), price)
+        price = self.params[chip_parameter(chip, "list_price_usd")]
+        return price * self.policy.cost_multiplier.get(chip, 1.0)
 
     def unit_cost(self, chip: str) -> np.ndarray:
         """Cost of making one unit of ``chip`` now, USD (R, 1) (supply shocks move it)."""
-        cost = CHIPS[chip].unit_cost_usd * self.policy.cost_multiplier.get(chip, 1.0)
-        return np.full((self.replications, 1), cost)
+        cost = self.params[chip_parameter(chip, "unit_cost_usd")]
+        return cost * self.policy.cost_multiplier.get(chip, 1.0)
 
     # --- the month ----------------------------------------------------------------------------
     def step(self) -> None:
@@ -183,7 +183,7 @@ class ChipTradeModel(mesa.Model):
         return self.policy
 
     def _put_rules_in_force(self) -> None:
-        """This month's rules; buyers who follow new or tighter guidance cancel orders (M6)."""
+        """The month's rules; buyers who follow new or tighter guidance cancel orders (M6)."""
         before = self.policy.guidance_pressure
         self.policy = self._rules()
         for chip, pressure in self.policy.guidance_pressure.items():

@@ -1,9 +1,9 @@
 """What every policy move is: a typed, validated, registered class with one effect.
 
 A move is plain data (its parameters, checked by pydantic so that a bad file never reaches the
-model) plus :meth:`Move.apply`, which changes the :class:`~sim.world.policy.PolicyState` on the month
-the move takes effect. Adding a move is one class with ``@register`` - nothing else in the model
-changes.
+model) plus :meth:`Move.apply`, which sets the rules it puts in force in the month's
+:class:`~sim.world.policy.PolicyState`. Adding a move is one class with ``@register`` - nothing
+else in the model changes.
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 """The chip catalogue: every accelerator in the model, from ``data/chips.yaml``.
 
-Chips are data, not classes: vendors, buyers and moves all refer to them by name.
+Chips are data, not classes: vendors, buyers and moves all refer to them by name. A chip's
+vendor, segment and launch month are fixed; its numbers (speeds, memory, price, cost, capacity,
+overseas share) are the defaults of ordinary model parameters named ``chips.<CHIP>.<field>``
+(:data:`CHIP_FIELDS`), which scenarios may override and calibration may fit; the model reads them
+from each replication's parameters, this catalogue only for their defaults.
 """
 
 from __future__ import annotations
@@ -40,18 +44,35 @@ class Chip:
         return self.segment != "domestic"
 
 
-def _load() -> dict[str, Chip]:
+#: The numeric fields of a chip, each a parameter ``chips.<CHIP>.<field>``.
+CHIP_FIELDS: tuple[str, ...] = ("train_h100e", "infer_h100e", "memory_gb", "list_price_usd",
+                                "unit_cost_usd", "capacity_per_month", "overseas_share")
+
+
+def catalogue_data() -> dict:
+    """The data file as read: ``fields`` (unit, range, meaning) and ``chips``."""
     text = resources.files("sim.world").joinpath("data/chips.yaml").read_text(encoding="utf-8")
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+def _load() -> dict[str, Chip]:
     chips = {}
-    for name, row in yaml.safe_load(text).items():
-        if "available_from" in row:
-            row["available_from"] = parse_month(row["available_from"])
-        chips[name] = Chip(name=name, **row)
+    for name, row in catalogue_data()["chips"].items():
+        fixed = {k: v for k, v in row.items() if k not in CHIP_FIELDS}
+        if "available_from" in fixed:
+            fixed["available_from"] = parse_month(fixed["available_from"])
+        numbers = {k: float(row[k]["value"]) for k in CHIP_FIELDS}
+        chips[name] = Chip(name=name, **fixed, **numbers)
     return chips
 
 
-#: name -> Chip, in catalogue order.
+#: name -> Chip (with its default numbers), in catalogue order.
 CHIPS: dict[str, Chip] = _load()
+
+
+def chip_parameter(chip: str, field: str) -> str:
+    """The parameter name of one of a chip's numbers, e.g. ``chips.H20.list_price_usd``."""
+    return f"chips.{chip}.{field}"
 
 #: US vendors' parts (subject to US export rules), in catalogue order.
 US_CHIPS: tuple[str, ...] = tuple(c for c, chip in CHIPS.items() if chip.is_us)

@@ -213,11 +213,30 @@ def _load_defaults() -> dict[str, ParameterSpec]:
     text = resources.files("sim.world").joinpath("data/parameters.yaml").read_text(encoding="utf-8")
     out: dict[str, ParameterSpec] = {}
     for name, row in yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)).items():
-        raw = row["value"]
-        value = Distribution.parse(raw) if isinstance(raw, dict) else float(raw)
-        low, high = (float(x) for x in row["range"])
-        out[name] = ParameterSpec(name, value, str(row["unit"]), str(row["source"]),
-                                  str(row["meaning"]), low, high)
+        out[name] = _spec(name, row, row)
+    return out | _chip_defaults()
+
+
+def _spec(name: str, row: Mapping[str, Any], field: Mapping[str, Any]) -> ParameterSpec:
+    """A parameter's spec from its data row (value, source) and its field (unit, range, meaning)."""
+    raw = row["value"]
+    value = Distribution.parse(raw) if isinstance(raw, dict) else float(raw)
+    low, high = (float(x) for x in field["range"])
+    return ParameterSpec(name, value, str(field["unit"]), str(row["source"]),
+                         str(field["meaning"]), low, high)
+
+
+def _chip_defaults() -> dict[str, ParameterSpec]:
+    """The chip catalogue's numbers as parameters ``chips.<CHIP>.<field>``."""
+    from sim.world.catalogue import CHIP_FIELDS, catalogue_data, chip_parameter
+
+    data = catalogue_data()
+    out: dict[str, ParameterSpec] = {}
+    for chip, row in data["chips"].items():
+        for field in CHIP_FIELDS:
+            name = chip_parameter(chip, field)
+            meaning = f"{chip}: {data['fields'][field]['meaning']}"
+            out[name] = _spec(name, row[field], data["fields"][field] | {"meaning": meaning})
     return out
 
 

@@ -1,12 +1,12 @@
-"""Offshore cloud providers renting GPUs to Chinese firms (Malaysia, Singapore, Thailand,
-Indonesia, elsewhere).
+"""Offshore cloud providers renting GPUs to Chinese firms, in five countries.
 
-Providers buy GPUs legally and rent them by the month to Chinese firms (FACTS F7, F8). Each
-country has its own cost (a factor on the rent: power, land, margins) and its own data-centre
-room for China-facing GPUs. Providers add capacity when rentals are wanted, up to a monthly
-growth limit and their country's room. Under a remote-access rule (M16) each provider complies
-with the rule's probability; a complying provider stops serving Chinese renters. The providers
-are one cohort agent with arrays (replications x providers).
+Malaysia, Singapore, Thailand, Indonesia and elsewhere. Providers buy GPUs legally and rent
+them by the month to Chinese firms (FACTS F7, F8). Each country has its own cost (a factor on
+the rent: power, land, margins) and its own data-centre room for China-facing GPUs. Providers
+add capacity when rentals are wanted, up to a monthly growth limit and their country's room.
+Under a remote-access rule (M16) each provider complies with the rule's probability; a
+complying provider stops serving Chinese renters. The providers are one cohort agent with
+arrays (replications x providers).
 
 Resolution: the fleet's total starting capacity and its minimum monthly growth are market
 totals split over however many providers there are, so the provider count is resolution.

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.world.catalogue import CHIPS
+from sim.world.catalogue import CHIPS, chip_parameter
 
 if TYPE_CHECKING:
     from sim.model.context import ModelContext
@@ -34,8 +34,8 @@ class OverseasBuyers(mesa.Agent):
         p, model = self.model.params, self.model
         growth = (1.0 + p["demand.overseas_growth_per_year"]) ** model.years()
         for c in self.chips:
-            chip = CHIPS[c]
-            usd = p[f"demand.overseas_usd_per_month.{chip.vendor}"] * growth * chip.overseas_share
+            share = p[chip_parameter(c, "overseas_share")]
+            usd = p[f"demand.overseas_usd_per_month.{CHIPS[c].vendor}"] * growth * share
             self.wanted[c] = usd / model.list_price(c)
 
     def take(self, units: np.ndarray, price: np.ndarray) -> None:

@@ -77,8 +77,11 @@ class Regulator(mesa.Agent):
 
 
 def rules_in_force(initial: Sequence[Move], events: Sequence[Event], month: int) -> PolicyState:
-    """The rules in force in ``month``: the initial policy, then every event that has taken
-    effect and is not suspended by a truce, in date order."""
+    """The rules in force in ``month``.
+
+    The initial policy, then every event that has taken effect and is not suspended by a truce,
+    in date order.
+    """
     policy = PolicyState()
     for i, move in enumerate(initial):
         move.apply(policy, Enactment(SINCE_FOREVER, f"initial-{i}"))

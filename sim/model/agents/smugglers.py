@@ -107,7 +107,7 @@ class SmugglerNetwork(mesa.Agent):
         return buy + self.route_cost * crowded + self._permits("cost_usd")
 
     def route_terms(self) -> tuple[np.ndarray, np.ndarray]:
-        """This month's (detection, unit cost) on each route, each (R, routes).
+        """The month's (detection, unit cost) on each route, each (R, routes).
 
         Worked out once a month: neither changes while the market clears.
         """
@@ -212,7 +212,8 @@ class SmugglerNetwork(mesa.Agent):
                  & (draws.uniform("entry", month, self.size) < p["smuggling.entry_rate"]))
         self.active |= enter
         self._grow(own)
-        reconsider = draws.uniform("reconsider", month, self.size) < p["smuggling.route_switch_rate"]
+        rate = p["smuggling.route_switch_rate"]
+        reconsider = draws.uniform("reconsider", month, self.size) < rate
         spread = p["smuggling.route_choice_spread"]
         logits = (route_margin - route_margin.max(axis=1, keepdims=True)) / spread
         odds = np.broadcast_to(np.exp(logits)[:, None, :],

@@ -16,13 +16,14 @@ but never beyond what China's HBM and foundry supply can feed (F12, F17).
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
 from sim.world.actors import DOMESTIC_VENDORS
-from sim.world.catalogue import CHIPS, DOMESTIC_CHIPS
+from sim.world.catalogue import CHIPS, DOMESTIC_CHIPS, chip_parameter
 
 if TYPE_CHECKING:
     from sim.model.context import ModelContext
@@ -48,7 +49,7 @@ class Vendor(mesa.Agent):
         self.chips: tuple[str, ...] = tuple(c for c, chip in CHIPS.items() if chip.vendor == name)
         self.lead = max(1, int(round(float(p["vendors.lead_months"][0, 0]))))
         zero = np.zeros((r, 1))
-        self.capacity = {c: np.full((r, 1), CHIPS[c].capacity_per_month) for c in self.chips}
+        self.capacity = {c: p[chip_parameter(c, "capacity_per_month")] for c in self.chips}
         self.inventory = {c: zero.copy() for c in self.chips}
         self.book_units = {c: zero.copy() for c in self.chips}  # units still carried at cost
         start = p["vendors.initial_utilisation"]
@@ -163,7 +164,7 @@ class Vendor(mesa.Agent):
             policy.subsidy_cost_multiple ** p["vendors.subsidy_capacity_elasticity"])
         grown = self.capacity[chip] * per_year ** (1.0 / 12.0)
         if domestic_ceiling is not None:
-            grown = np.minimum(grown, domestic_ceiling * domestic_share(chip))
+            grown = np.minimum(grown, domestic_ceiling * domestic_share(p, chip))
         self.capacity[chip] = grown
 
     def _commit_production(self, chip: str, policy: PolicyState) -> None:
@@ -181,10 +182,13 @@ class Vendor(mesa.Agent):
         self.pipeline[chip].append(np.minimum(np.maximum(target - position, 0.0), limit))
 
 
-def domestic_share(chip: str) -> float:
+def domestic_share(params: Mapping[str, np.ndarray], chip: str) -> np.ndarray:
     """A domestic part's share of domestic capacity at the start (how the ceiling is split)."""
-    total = sum(CHIPS[c].capacity_per_month for c in DOMESTIC_CHIPS)
-    return CHIPS[chip].capacity_per_month / total
+    def start(c: str) -> np.ndarray:
+        return params[chip_parameter(c, "capacity_per_month")]
+
+    total = sum(start(c) for c in DOMESTIC_CHIPS)
+    return np.divide(start(chip), total, out=np.zeros_like(total), where=total > 0)
 
 
 def domestic_ceiling(ctx: ModelContext) -> np.ndarray:

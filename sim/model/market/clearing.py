@@ -47,14 +47,14 @@ class Market:
         self.who = who
         p, book = ctx.params, who.book
         self.options = Options(book.train_weight, book.memory_need, who.smugglers.mix,
-                               p["buyers.memory_preference"])
+                               p["buyers.memory_preference"], p)
         self.orders = OrderBook(ctx, who, self.options)
         self.grey = GreyMarket(who.smugglers, self.options, p["smuggling.max_premium"],
                                p["buyers.price_elasticity"])
         self.shipping = Shipping(ctx, who, self.options, self.orders)
 
     def offers_now(self) -> Offers:
-        """This month's terms of every option for every buyer (for inspection)."""
+        """The month's terms of every option for every buyer (for inspection)."""
         return offers(self.ctx, self.who, self.options, self.orders.queue_months)
 
     def clear(self, coming: Mapping[str, tuple[int, np.ndarray | float]]) -> MonthFlows:

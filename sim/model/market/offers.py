@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 @dataclass
 class Offers:
-    """This month's terms of every option for every buyer."""
+    """The month's terms of every option for every buyer."""
 
     #: unit price to the buyer (R, K), USD
     price: np.ndarray
@@ -101,7 +101,7 @@ def legal_terms(ctx: ModelContext, who: Participants, chip: str
 
 def offers(ctx: ModelContext, who: Participants, options: Options,
            queue_months: Callable[[str], np.ndarray]) -> Offers:
-    """This month's price, effective-cost multiplier, openness and clearance of every option.
+    """The month's price, effective-cost multiplier, openness and clearance of every option.
 
     ``queue_months(chip)`` is how long a new order would wait behind those already queued (R, 1).
     """

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from sim.world.catalogue import CHIPS, CLOUD_CHIP, DOMESTIC_CHIPS, US_CHIPS
+from sim.world.catalogue import CLOUD_CHIP, DOMESTIC_CHIPS, US_CHIPS, chip_parameter
 
 _SPEC = ("train_h100e", "infer_h100e", "memory_gb")
 
@@ -27,11 +27,14 @@ class Options:
         memory_need: per buyer, the memory per chip its models want, GB (R, n).
         mix: the smugglers' chip mix (chip -> share per replication (R, 1), summing to 1).
         memory_preference: exponent on the memory fit, per replication (R, 1).
+        params: each replication's parameters (the chips' speeds and memory).
 
     """
 
     def __init__(self, train_weight: np.ndarray, memory_need: np.ndarray,
-                 mix: Mapping[str, np.ndarray], memory_preference: np.ndarray) -> None:
+                 mix: Mapping[str, np.ndarray], memory_preference: np.ndarray,
+                 params: Mapping[str, np.ndarray]) -> None:
+        self.params = params
         self.kinds: list[tuple[str, str | None]] = (
             [("legal", c) for c in US_CHIPS]
             + [("domestic", c) for c in DOMESTIC_CHIPS]
@@ -63,13 +66,16 @@ class Options:
 
     def _specs(self, mix: Mapping[str, np.ndarray], r: int) -> np.ndarray:
         """Training speed, inference speed and memory of each option: (R, K, 3)."""
+        def spec(chip: str, field: str) -> np.ndarray:
+            return self.params[chip_parameter(chip, field)][:, 0]
+
         specs = np.empty((r, len(self.kinds), 3))
         for k, (_, chip) in enumerate(self.kinds):
-            if chip is not None:
-                specs[:, k, :] = [getattr(CHIPS[chip], a) for a in _SPEC]
-            else:  # the smugglers' mix, per replication
-                for j, a in enumerate(_SPEC):
-                    specs[:, k, j] = sum(w[:, 0] * getattr(CHIPS[c], a) for c, w in mix.items())
+            for j, field in enumerate(_SPEC):
+                if chip is not None:
+                    specs[:, k, j] = spec(chip, field)
+                else:  # the smugglers' mix, per replication
+                    specs[:, k, j] = sum(w[:, 0] * spec(c, field) for c, w in mix.items())
         return specs
 
     def _fit(self, train_weight: np.ndarray, memory_need: np.ndarray,

@@ -67,7 +67,7 @@ class OrderBook:
         self.waiting[key] = self.waiting.get(key, 0.0) + units
 
     def place(self, units: np.ndarray, clearance: np.ndarray) -> None:
-        """This month's legal orders: applications filed, one clearance draw, the book.
+        """The month's legal orders: applications filed, one clearance draw, the book.
 
         Args:
             units: per buyer and US part, units ordered (R, n, chips).
