@@ -32,11 +32,12 @@ def ordered_and_granted(scenario, seeds: int = 2):  # noqa: ANN001
 
     def watch(units, clearance):  # noqa: ANN001, ANN202
         before = {k: v.copy() for k, v in orders.waiting.items()}
-        place(units, clearance)
+        result = place(units, clearance)
         new = sum(v.sum() - before.get(k, 0 * v).sum() for k, v in orders.waiting.items()
                   if k[1] == "H20")
         ordered.append(float(units[:, :, H20].sum()))
         granted.append(float(new))
+        return result
 
     orders.place = watch
     model.run()

@@ -88,6 +88,9 @@ _BASE: tuple[Metric, ...] = (
            " after they were placed, or cancelled under Chinese guidance"),
     Metric("abandoned_h100e", "H100e", "flow",
            "unmet Chinese compute need given up this month"),
+    Metric("china_accelerator_spend_usd", "USD", "flow",
+           "paid for accelerators delivered to Chinese buyers: legal imports, domestic chips"
+           " (the state's subsidy share included), smuggled and front-company chips"),
 )
 
 
@@ -101,6 +104,10 @@ def _per_route() -> tuple[Metric, ...]:
 def _per_chip() -> tuple[Metric, ...]:
     return tuple(
         Metric(f"legal_export_units_{c}", "units", "flow", f"{c} delivered legally to China")
+        for c in US_CHIPS
+    ) + tuple(
+        Metric(f"legal_orders_units_{c}", "units", "flow",
+               f"{c} ordered legally by Chinese buyers (before licences and customs)")
         for c in US_CHIPS
     ) + tuple(
         Metric(f"production_units_{c}", "units", "flow", f"{c} finished by its vendor")

@@ -90,7 +90,7 @@ class Market:
 
         flows = MonthFlows(grey_premium=premium)
         received = {ch: np.zeros((ctx.replications, book.n)) for ch in CHANNELS}
-        self.orders.place(units[:, :, k.legal_cols], o.clearance)
+        flows.orders_by_chip = self.orders.place(units[:, :, k.legal_cols], o.clearance)
         claims = self.shipping.claims(units, grey_price, terms)
         self.shipping.ship_all(claims, units, grey_price, terms, flows, received)
         book.receive(received)

@@ -29,6 +29,8 @@ class MonthFlows:
     grey_premium: np.ndarray = field(default_factory=_zero)
     grey_sales_usd: np.ndarray = field(default_factory=_zero)
     licence_cost_usd: np.ndarray = field(default_factory=_zero)
+    china_spend_usd: np.ndarray = field(default_factory=_zero)
     legal_by_chip: dict[str, np.ndarray] = field(default_factory=dict)
+    orders_by_chip: dict[str, np.ndarray] = field(default_factory=dict)
     smuggled_by_route: np.ndarray = field(default_factory=_zero)
     new_h100e: dict[str, np.ndarray] = field(default_factory=dict)

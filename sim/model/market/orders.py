@@ -66,19 +66,24 @@ class OrderBook:
         """Add orders to the book."""
         self.waiting[key] = self.waiting.get(key, 0.0) + units
 
-    def place(self, units: np.ndarray, clearance: np.ndarray) -> None:
+    def place(self, units: np.ndarray, clearance: np.ndarray) -> dict[str, np.ndarray]:
         """The month's legal orders: applications filed, one clearance draw, the book.
 
         Args:
             units: per buyer and US part, units ordered (R, n, chips).
             clearance: per buyer and US part, the chance an order is cleared (R, n, chips).
 
+        Returns:
+            Per US part with orders, the units ordered (R, 1), before licences and customs.
+
         """
         ctx, who = self.ctx, self.who
+        ordered: dict[str, np.ndarray] = {}
         for i, chip in enumerate(US_CHIPS):
             wanted = units[:, :, i]
             if not wanted.any():
                 continue
+            ordered[chip] = wanted.sum(axis=1, keepdims=True)
             rule = ctx.policy.licences.get(chip)
             if rule is not None:
                 wanted = wanted * self._filed(chip, wanted)
@@ -95,6 +100,7 @@ class OrderBook:
             who.book.place_orders(granted * self.options.legal_fit(chip))
             delay = rule.delay_months if rule is not None else 0
             self.add((ctx.month + delay, chip, rule is not None, ctx.month), granted)
+        return ordered
 
     def _filed(self, chip: str, wanted: np.ndarray) -> np.ndarray:
         """Per buyer, whether the vendor files a licence application for its group's order.

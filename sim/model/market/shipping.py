@@ -180,6 +180,7 @@ class Shipping:
         vendor.receive(u * price - share - tariff, "china_legal")
         who.us.collect(share + tariff)
         ctx.ledger.payment("china_buyers", u * price)
+        flows.china_spend_usd = flows.china_spend_usd + u * price
         book.count_units("legal", u)
         fit = self.options.legal_fit(chip)
         received["legal"] += got * fit
@@ -207,6 +208,7 @@ class Shipping:
             ctx.ledger.shipment(chip, "seized", seized * share)
         fronts.sell(delivered, seized, price)
         ctx.ledger.payment("china_buyers", delivered * price)
+        flows.china_spend_usd = flows.china_spend_usd + delivered * price
         who.book.count_units("front", delivered)
         received["front"] += got * k.fit(k.k_front)
         flows.front, flows.seized = flows.front + delivered, flows.seized + seized
@@ -233,6 +235,7 @@ class Shipping:
         got = pro_rata(units[:, :, self.options.k_grey], delivered)
         s.sell(delivered, grey_price)
         ctx.ledger.payment("china_buyers", delivered * grey_price)
+        flows.china_spend_usd = flows.china_spend_usd + delivered * grey_price
         who.book.count_units("smuggled", delivered)
         received["smuggled"] += got * self.options.fit(self.options.k_grey)
         flows.smuggled, flows.seized = delivered, flows.seized + seized
@@ -257,6 +260,7 @@ class Shipping:
         ctx.ledger.shipment(chip, "domestic", u)
         ctx.ledger.payment("china_buyers", u * buyer_price)
         ctx.ledger.payment("china_state", u * (list_price - buyer_price))
+        flows.china_spend_usd = flows.china_spend_usd + u * list_price
         who.book.count_units("domestic", u)
         received["domestic"] += got * self.options.fit(k)
         flows.domestic = flows.domestic + u
