@@ -12,6 +12,10 @@ and for comparisons and sensitivity analysis::
     sim.compare(["scenarios/m02-h20-licence.yaml", "scenarios/whatif-h20-ban-earlier.yaml"])
     sim.analyse_scenario(sim.load_scenario("my-uncertain-scenario.yaml"), samples=64)
 
+which move cost what (Shapley values of the moves, on the same seeds)::
+
+    sim.attribute("scenarios/timeline-2024-2026.yaml", seeds=20).table
+
 and for EMA Workbench (the ``ema`` extra)::
 
     ema_workbench.perform_experiments(sim.ema_model("scenarios/sensitivity-timeline.yaml"), 50)
@@ -24,11 +28,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
-__all__ = ["analyse_scenario", "compare", "ema_model", "load_scenario", "run", "__version__"]
+__all__ = ["analyse_scenario", "attribute", "compare", "ema_model", "load_scenario", "run",
+           "__version__"]
 
 #: Public name -> the module that defines it (imported on first use).
 _LAZY = {
     "analyse_scenario": "sim.analysis.sensitivity",
+    "attribute": "sim.analysis.attribution",
     "compare": "sim.analysis.compare",
     "ema_model": "sim.analysis.ema",
     "load_scenario": "sim.scenario.scenario",
@@ -36,6 +42,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from sim.analysis.attribution import attribute
     from sim.analysis.compare import compare
     from sim.analysis.ema import ema_model
     from sim.analysis.sensitivity import analyse_scenario

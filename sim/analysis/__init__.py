@@ -1,6 +1,8 @@
 """Analyses built on ensembles: comparisons, sensitivity, exploration, validation, calibration.
 
 * :mod:`~sim.analysis.compare` - scenarios run on the same seeds, side by side;
+* :mod:`~sim.analysis.attribution` - which of a scenario's moves cost what (Shapley values,
+  estimated in :mod:`~sim.analysis.shapley`);
 * :mod:`~sim.analysis.sensitivity` - which uncertain parameters drive an output
   (Sobol indices and Morris screening by SALib, in :mod:`~sim.analysis.salib`);
 * :mod:`~sim.analysis.ema` - a scenario file as an EMA Workbench model;

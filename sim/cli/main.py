@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from sim.cli.attribute import add_attribute
 from sim.scenario.errors import ScenarioError
 
 EXIT_OK = 0
@@ -69,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     for add in (_add_run, _add_check, _add_list, _add_validate, _add_calibrate, _add_app,
                 _add_compare, _add_sensitivity, _add_explore, _add_discover):
         add(commands)
+    add_attribute(commands, _positive_int)
     return parser
 
 

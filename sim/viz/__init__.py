@@ -9,5 +9,6 @@ API; nothing here runs the model or knows how runs are made.
 * :mod:`~sim.viz.bands` - the median and 5-95 % band of a metric over seeds;
 * :mod:`~sim.viz.run_figures` - the standard figures of every run;
 * :mod:`~sim.viz.story` - where the chips went, and how China's market answered;
-* :mod:`~sim.viz.comparison` - scenarios side by side, and sensitivity bars.
+* :mod:`~sim.viz.comparison` - scenarios side by side, and sensitivity bars;
+* :mod:`~sim.viz.attribution` - the waterfall of an attribution: which moves moved a metric.
 """
