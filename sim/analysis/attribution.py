@@ -182,7 +182,7 @@ class Plan:
     seeds: int
 
 
-Task = tuple[int, "np.ndarray | None", "str | None"]
+Task = tuple[int, np.ndarray | None, str | None]
 
 
 def run_tasks(plan: Plan, batch: Sequence[int]) -> list[Task]:
