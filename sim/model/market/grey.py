@@ -3,13 +3,14 @@
 Buyers' demand for the grey option at a candidate price is their CES share of it at that price;
 smugglers' supply is the units they expect to deliver at that price
 (:meth:`~sim.model.agents.smugglers.SmugglerNetwork.supply`). Demand falls and supply rises with
-the price, so the clearing premium over the mix's list price is found by bisection on
-``[0, smuggling.max_premium]``, every replication at once: 0 when supply at list price already
-covers demand, the top when demand exceeds supply even there.
+the price, so the clearing premium over the mix's list price is the root of demand minus supply
+on ``[0, smuggling.max_premium]``, found for every replication at once: 0 when supply at list
+price already covers demand, the top when demand exceeds supply even there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,8 +21,10 @@ if TYPE_CHECKING:
     from sim.model.agents.smugglers import SmugglerNetwork
     from sim.model.market.options import Options
 
-#: Bisection steps: the premium is found to within ``max_premium / 2**BISECTIONS``.
-BISECTIONS = 30
+#: Most steps of the root search for the clearing premium (Illinois regula falsi, see _root).
+ROOT_STEPS = 100
+#: A replication's root search stops when its step is below this, relative to the premium.
+ROOT_TOLERANCE = 1e-12
 
 
 class GreyMarket:
@@ -58,25 +61,48 @@ class GreyMarket:
         k = self.options.k_grey
         other = table.sum(axis=2) - table[:, :, k]
         perf = self.options.perf_floor[:, :, k]
-        # (price x mult / perf)^-theta splits into a buyer part and a price part
+        # The grey weight is (price x mult / perf)^-theta = buyer x x, with a buyer part and a
+        # price part x = (price / COST_SCALE)^-theta; a need's smuggled units are then
+        # free / perf x buyer x / (other + buyer x) = w x / (c + x): two numbers per need.
         buyer = open_grey * (mult_grey / perf) ** -theta
+        has = buyer > 0
+        w = np.where(has, free / perf, 0.0)
+        c = np.divide(other, buyer, out=np.zeros_like(other), where=has)
         base = self.smugglers.mix_list_price()
 
         def excess(premium: np.ndarray) -> np.ndarray:
             price = base * (1.0 + premium)
-            g = buyer * (price / COST_SCALE) ** -theta
-            both = other + g
-            share = np.divide(g, both, out=np.zeros_like(g), where=both > 0)
-            demand = (free * share / perf).sum(axis=1, keepdims=True)
+            x = (price / COST_SCALE) ** -theta
+            demand = (w / (c + x)).sum(axis=1, keepdims=True) * x
             return demand - self.smugglers.supply(price, terms)
 
-        low = np.zeros_like(base)
-        high = np.broadcast_to(self.max_premium, base.shape).astype(float)
-        at_list = excess(low) > 0
-        at_top = excess(high) > 0
-        for _ in range(BISECTIONS):
-            mid = 0.5 * (low + high)
-            above = excess(mid) > 0
-            low = np.where(above, mid, low)
-            high = np.where(above, high, mid)
-        return np.where(~at_list, 0.0, np.where(at_top, self.max_premium, 0.5 * (low + high)))
+        return _root(excess, np.zeros_like(base),
+                     np.broadcast_to(self.max_premium, base.shape).astype(float))
+
+
+def _root(f: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray
+          ) -> np.ndarray:
+    """Where the falling function ``f`` crosses 0 on ``[low, high]``, per replication.
+
+    ``low`` where ``f(low) <= 0`` (supply covers demand already), ``high`` where
+    ``f(high) > 0``; in between, the Illinois variant of regula falsi (Dowell and Jarratt
+    1971): it keeps the root bracketed like bisection but converges superlinearly. A
+    replication stops moving once its step falls below ``ROOT_TOLERANCE`` (relative), so its
+    answer depends on its own numbers only, not on the others stepped beside it.
+    """
+    f_low, f_high = f(low), f(high)
+    inside = (f_low > 0) & (f_high <= 0)
+    a, fa, b, fb = low, f_low, high, f_high
+    done = ~inside
+    for _ in range(ROOT_STEPS):
+        span = np.where(done | (fb == fa), 1.0, fb - fa)
+        m = np.where(done, b, np.clip(b - fb * (b - a) / span, low, high))
+        fm = f(m)
+        crossed = (fm > 0) != (fb > 0)  # the root lies between b and m: keep b as the end
+        a = np.where(done, a, np.where(crossed, b, a))
+        fa = np.where(done, fa, np.where(crossed, fb, 0.5 * fa))
+        done = done | (np.abs(m - b) <= ROOT_TOLERANCE * (1.0 + np.abs(b))) | (fm == 0)
+        b, fb = m, np.where(done, fb, fm)
+        if done.all():
+            break
+    return np.where(f_low <= 0, low, np.where(f_high > 0, high, b))
