@@ -35,7 +35,7 @@ def ordered_and_granted(scenario, seeds: int = 2):  # noqa: ANN001
         result = place(units, clearance)
         new = sum(v.sum() - before.get(k, 0 * v).sum() for k, v in orders.waiting.items()
                   if k[1] == "H20")
-        ordered.append(float(units[:, :, H20].sum()))
+        ordered.append(float(units[:, H20, :].sum()))
         granted.append(float(new))
         return result
 

@@ -304,7 +304,7 @@ def test_import_block_stops_legal_imports_except_for_allowed_buyers():
         model.step()
     o = model.market.offers_now()
     h20 = model.market.options.kinds.index(("legal", "H20"))
-    labs = model.book.buyer_class == 2  # research_labs
+    labs = model.book.profiles.buyer_class == 2  # research_labs (offers are per profile)
     assert (o.open[0, labs, h20] == 1).all() and (o.open[0, ~labs, h20] == 0).all()
 
 

@@ -14,6 +14,12 @@ The book is the one owner of buyer state: it forms demand and settles the month 
 everyone else (the market, the model) changes buyer state only through its methods - placing,
 cancelling and taking delivery of orders, renting and losing cloud GPUs, counting receipts.
 
+**Profiles.** Needs of the same buyer class and workload share every taste that enters the
+choice of a channel (compliance, risk aversion, offshore access, memory, training or inference),
+so they weigh the options alike: the market works out the choice once per *profile* (class x
+workload, 8 in all) and scales it by each need's demand. What differs between needs - size,
+backlog, stockpile, and every random draw - stays per need.
+
 **Unmet demand.** Compute a buyer wanted but did not get (nor has on order) has three fates,
 each explicit: orders already placed wait in the vendor's order book; of the rest, the share
 ``demand.unmet_abandon_share`` is abandoned each month, and the remainder returns as backlog to
@@ -86,6 +92,7 @@ class BuyerBook(mesa.Agent):
         self.compliance = per_class("buyers.compliance")
         self.offshore_access = per_class("buyers.offshore_access")
         self.stockpile_months = per_class("buyers.stockpile_months")
+        self.profiles = Profiles(p, self.buyer_class, self.inference)
         self.restrictions = tuple(restrictions)
         zeros = np.zeros((r, n))
         self.trend = zeros.copy()  # H100e the demand trend alone asks this month (budget basis)
@@ -96,7 +103,7 @@ class BuyerBook(mesa.Agent):
         self.owned = zeros.copy()  # H100e installed and owned (in China or offshore)
         self.disabled = zeros.copy()  # H100e of smuggled chips found and disabled (M17)
         self.rented_gpus = zeros.copy()  # GPUs rented in offshore clouds
-        self.usual_units = np.zeros((r, n, len(US_CHIPS)))  # usual monthly purchases, units
+        self.usual_units = np.zeros((r, len(US_CHIPS), n))  # usual monthly purchases, units
         self.received = {ch: zeros.copy() for ch in CHANNELS}  # H100e received this month
         self.received_total = zeros.copy()
         self.received_units = {ch: np.zeros((r, 1)) for ch in CHANNELS}  # cumulative units
@@ -202,7 +209,8 @@ class BuyerBook(mesa.Agent):
 
     def note_usual_purchases(self, units: np.ndarray, weight: np.ndarray) -> None:
         """Update usual purchases of each US part with this month's plan (weight of the latest)."""
-        self.usual_units = (1 - weight[..., None]) * self.usual_units + weight[..., None] * units
+        self.usual_units *= 1 - weight[..., None]
+        self.usual_units += weight[..., None] * units
 
     # --- offshore cloud rentals ---------------------------------------------------------------
     def start_rentals(self, capacity: np.ndarray) -> None:
@@ -240,6 +248,45 @@ class BuyerBook(mesa.Agent):
         """Compute each replication's buyers own or rent, H100-equivalents: (R, 1)."""
         rented = self.rented_gpus * h100e_per_rented_gpu
         return (self.owned + rented).sum(axis=1, keepdims=True)
+
+
+class Profiles:
+    """The buyer profiles (class x workload): what every need of a profile has in common.
+
+    Attributes are per replication and profile, shape (R, P); ``of`` maps each need (row of the
+    book) to its profile, and ``order`` / ``starts`` sort the needs by profile so that sums per
+    profile are sums of contiguous runs (the same additions whatever the number of
+    replications).
+    """
+
+    def __init__(self, params: Mapping[str, np.ndarray], buyer_class: np.ndarray,
+                 inference: np.ndarray) -> None:
+        count = len(BUYER_CLASSES) * len(WORKLOADS)
+        self.count = count
+        self.buyer_class = np.repeat(np.arange(len(BUYER_CLASSES)), len(WORKLOADS))  # (P,)
+        self.inference = np.tile([False, True], len(BUYER_CLASSES))  # (P,)
+        self.of = buyer_class.astype(np.int64) * len(WORKLOADS) + inference  # (n,)
+        self.order = np.argsort(self.of, kind="stable")
+        present = np.bincount(self.of, minlength=count)
+        self.present = present > 0
+        self.starts = np.concatenate([[0], np.cumsum(present)[:-1]])[self.present]
+
+        def per_class(prefix: str) -> np.ndarray:
+            values = group(params, prefix)
+            return np.hstack([values[c] for c in BUYER_CLASSES])[:, self.buyer_class]
+
+        r = next(iter(params.values())).shape[0]
+        self.train_weight = np.broadcast_to((~self.inference).astype(float), (r, count))
+        self.memory_need = per_class("buyers.memory_need_gb")
+        self.risk_aversion = per_class("buyers.risk_aversion")
+        self.compliance = per_class("buyers.compliance")
+        self.offshore_access = per_class("buyers.offshore_access")
+
+    def total(self, per_need: np.ndarray) -> np.ndarray:
+        """Per-need values (R, n) summed by profile: (R, P) (0 for a profile with no need)."""
+        out = np.zeros((per_need.shape[0], self.count))
+        out[:, self.present] = np.add.reduceat(per_need[:, self.order], self.starts, axis=1)
+        return out
 
 
 class BuyerGroup(mesa.Agent):

@@ -29,36 +29,40 @@ def weights(price: np.ndarray, mult: np.ndarray, is_open: np.ndarray, perf_floor
             elasticity: np.ndarray) -> np.ndarray:
     """CES weight of each buyer's options: open x effective cost^-elasticity, (R, n, K).
 
-    ``price`` (R, K); ``mult``, ``is_open``, ``perf_floor`` (R, n, K); ``elasticity`` (R, 1).
+    ``price`` (R, K); ``mult``, ``is_open``, ``perf_floor`` (R, P, K) per profile (or any
+    second axis); ``elasticity`` (R, 1).
     """
     cost = price[:, None, :] * mult / perf_floor / COST_SCALE
     return is_open * cost ** -elasticity[:, :, None]
 
 
-def planned_units(table: np.ndarray, free: np.ndarray, mandated: np.ndarray, options: Options
-                  ) -> np.ndarray:
-    """Units of each option each buyer plans to get (before stockpiling and budget), (R, n, K).
+def planned_units(table: np.ndarray, free: np.ndarray, mandated: np.ndarray, options: Options,
+                  profile_of: np.ndarray) -> np.ndarray:
+    """Units of each option each need plans to get (before stockpiling and budget), (R, K, n).
 
-    ``free`` H100e (R, n) are split by the CES shares, ``mandated`` H100e (domestic-mandate
-    floors) across the domestic parts alone.
+    ``free`` H100e (R, n) are split by their profile's CES shares (``table``: weights per
+    profile, (R, P, K)), ``mandated`` H100e (domestic-mandate floors) across the domestic parts
+    alone, by the domestic parts' weights.
     """
     total = table.sum(axis=2, keepdims=True)
-    h100e = np.divide(table, total, out=np.zeros_like(table), where=total > 0)
-    h100e *= free[:, :, None]
+    share = np.divide(table, total, out=np.zeros_like(table), where=total > 0)
     dom_w = table[:, :, options.domestic_cols]
     dom_share = dom_w / np.maximum(dom_w.sum(axis=2, keepdims=True), 1e-300)
-    h100e[:, :, options.domestic_cols] += mandated[:, :, None] * dom_share
-    return np.divide(h100e, options.perf_floor, out=h100e)  # H100e -> units
+    h100e = share.transpose(0, 2, 1)[:, :, profile_of]  # (R, K, n), a new array
+    h100e *= free[:, None, :]
+    h100e[:, options.domestic_cols, :] += (mandated[:, None, :]
+                                          * dom_share.transpose(0, 2, 1)[:, :, profile_of])
+    return np.multiply(h100e, options.units_per_h100e, out=h100e)  # H100e -> units
 
 
 def budget_scale(units: np.ndarray, price: np.ndarray, trend: np.ndarray,
                  budget_multiple: np.ndarray, h100_price: np.ndarray) -> np.ndarray:
-    """Share of planned purchases each buyer can afford this month (R, n).
+    """Share of planned purchases each need can afford this month (R, n).
 
-    Spending is capped at ``buyers.budget_multiple`` times the buyer's normal spend (its trend
-    demand at the H100's price).
+    ``units`` (R, K, n), ``price`` (R, K). Spending is capped at ``buyers.budget_multiple``
+    times the need's normal spend (its trend demand at the H100's price).
     """
-    spend = (units * price[:, None, :]).sum(axis=2)
+    spend = (units * price[:, :, None]).sum(axis=1)
     cap = budget_multiple * trend * h100_price
     return np.minimum(1.0, np.divide(cap, spend, out=np.ones_like(cap), where=spend > 0))
 
@@ -66,28 +70,28 @@ def budget_scale(units: np.ndarray, price: np.ndarray, trend: np.ndarray,
 def stockpile_units(usual: np.ndarray, now: np.ndarray, is_open: np.ndarray, month: int,
                     coming: Mapping[str, tuple[int, np.ndarray | float]],
                     stockpile_months: np.ndarray) -> np.ndarray:
-    """Extra legal units buyers order ahead of restrictions they know or hear of, (R, n, chips).
+    """Extra legal units buyers order ahead of restrictions they know or hear of, (R, chips, n).
 
     The size is a number of months of the buyer's usual purchases of the chip - or of this
     month's, for a chip that has only just become available (pent-up orders, FACTS F10).
 
     Args:
-        usual: per buyer and US part, usual monthly purchases (units).
-        now: per buyer and US part, this month's planned purchases (units).
-        is_open: per buyer and US part, whether it may order the part now.
+        usual: per US part and need, usual monthly purchases (units), (R, chips, n).
+        now: per US part and need, this month's planned purchases (units).
+        is_open: per US part and need, whether it may order the part now.
         month: the current month.
         coming: chip -> (month its restriction takes effect, credence buyers give it).
         stockpile_months: per need, months of usual purchases bought ahead of a certain
             restriction.
 
     """
-    basis = np.maximum(usual, now)
     extra = np.zeros_like(usual)
     for chip, (effective, credence) in coming.items():
         if chip not in US_CHIPS:
             continue
         i = US_CHIPS.index(chip)
+        basis = np.maximum(usual[:, i, :], now[:, i, :])
         months_left = max(effective - month, 1)
-        extra[:, :, i] = (credence * stockpile_months * basis[:, :, i] / months_left
-                          * is_open[:, :, i])
+        extra[:, i, :] = (credence * stockpile_months * basis / months_left
+                          * is_open[:, i, :])
     return extra

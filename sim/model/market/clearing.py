@@ -46,7 +46,8 @@ class Market:
         self.ctx = ctx
         self.who = who
         p, book = ctx.params, who.book
-        self.options = Options(book.train_weight, book.memory_need, who.smugglers.mix,
+        prof = book.profiles
+        self.options = Options(prof.train_weight, prof.memory_need, prof.of, who.smugglers.mix,
                                p["buyers.memory_preference"], p)
         self.orders = OrderBook(ctx, who, self.options)
         self.grey = GreyMarket(who.smugglers, self.options, p["smuggling.max_premium"],
@@ -65,32 +66,35 @@ class Market:
 
         """
         ctx, book, k = self.ctx, self.who.book, self.options
-        p = ctx.params
+        p, prof = ctx.params, book.profiles
         elasticity = p["buyers.price_elasticity"]
         terms = self.who.smugglers.route_terms()
-        o = offers(ctx, self.who, k, self.orders.queue_months)
-        table = weights(o.price, o.mult, o.open, k.perf_floor, elasticity)
-        state = book.buyer_class == BUYER_CLASSES.index("state_dcs")
-        floor = ctx.policy.min_domestic_share(state, 1 - book.train_weight) * book.compliance
+        o = offers(ctx, self.who, k, self.orders.queue_months)  # per profile
+        table = weights(o.price, o.mult, o.open, k.profile_perf_floor, elasticity)
+        state = prof.buyer_class == BUYER_CLASSES.index("state_dcs")
+        floor = (ctx.policy.min_domestic_share(state, 1 - prof.train_weight)
+                 * prof.compliance)[:, prof.of]
         free = book.demand * (1 - floor)
-        premium = self.grey.clear(free, table, o.mult[:, :, k.k_grey], o.open[:, :, k.k_grey],
-                                  terms)
+        premium = self.grey.clear(prof.total(free), table, o.mult[:, :, k.k_grey],
+                                  o.open[:, :, k.k_grey], terms)
         grey_price = self.who.smugglers.mix_list_price() * (1 + premium)
         o.price[:, k.k_grey] = grey_price[:, 0]
         g = slice(k.k_grey, k.k_grey + 1)
         table[:, :, g] = weights(o.price[:, g], o.mult[:, :, g], o.open[:, :, g],
-                                 k.perf_floor[:, :, g], elasticity)
-        units = planned_units(table, free, book.demand * floor, k)
-        legal = units[:, :, k.legal_cols]
+                                 k.profile_perf_floor[:, :, g], elasticity)
+        units = planned_units(table, free, book.demand * floor, k, prof.of)
+        legal = units[:, k.legal_cols, :]  # (R, chips, n)
         book.note_usual_purchases(legal, p["buyers.usual_purchase_weight"])
-        legal += stockpile_units(book.usual_units, legal, o.open[:, :, k.legal_cols], ctx.month,
-                                 coming, book.stockpile_months)
+        legal_open = o.open[:, :, k.legal_cols].transpose(0, 2, 1)[:, :, prof.of]
+        legal += stockpile_units(book.usual_units, legal, legal_open, ctx.month, coming,
+                                 book.stockpile_months)
         units *= budget_scale(units, o.price, book.trend, p["buyers.budget_multiple"],
-                              ctx.list_price("H100"))[:, :, None]
+                              ctx.list_price("H100"))[:, None, :]
 
         flows = MonthFlows(grey_premium=premium)
         received = {ch: np.zeros((ctx.replications, book.n)) for ch in CHANNELS}
-        flows.orders_by_chip = self.orders.place(units[:, :, k.legal_cols], o.clearance)
+        flows.orders_by_chip = self.orders.place(units[:, k.legal_cols, :],
+                                                 o.clearance.transpose(0, 2, 1)[:, :, prof.of])
         claims = self.shipping.claims(units, grey_price, terms)
         self.shipping.ship_all(claims, units, grey_price, terms, flows, received)
         book.receive(received)

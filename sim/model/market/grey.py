@@ -50,20 +50,22 @@ class GreyMarket:
         """Premium (R, 1) at which buyers' demand for smuggled chips meets expected deliveries.
 
         Args:
-            free: per buyer, H100e it is free to place (beyond mandated domestic floors), (R, n).
-            table: the CES weights of every option (the grey column at list price), (R, n, K).
-            mult_grey: per buyer, the grey option's effective-cost multiplier (R, n).
-            open_grey: per buyer, whether it may buy smuggled chips (R, n).
+            free: per profile, the H100e its needs are free to place (beyond mandated domestic
+                floors), (R, P).
+            table: per profile, the CES weights of every option (the grey column at list
+                price), (R, P, K).
+            mult_grey: per profile, the grey option's effective-cost multiplier (R, P).
+            open_grey: per profile, whether it may buy smuggled chips (R, P).
             terms: this month's detection and unit cost per route (smugglers' route terms).
 
         """
         theta = self.elasticity
         k = self.options.k_grey
         other = table.sum(axis=2) - table[:, :, k]
-        perf = self.options.perf_floor[:, :, k]
+        perf = self.options.profile_perf_floor[:, :, k]
         # The grey weight is (price x mult / perf)^-theta = buyer x x, with a buyer part and a
-        # price part x = (price / COST_SCALE)^-theta; a need's smuggled units are then
-        # free / perf x buyer x / (other + buyer x) = w x / (c + x): two numbers per need.
+        # price part x = (price / COST_SCALE)^-theta; a profile's smuggled units are then
+        # free / perf x buyer x / (other + buyer x) = w x / (c + x): two numbers per profile.
         buyer = open_grey * (mult_grey / perf) ** -theta
         has = buyer > 0
         w = np.where(has, free / perf, 0.0)

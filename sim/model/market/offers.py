@@ -42,11 +42,11 @@ class Offers:
 
     #: unit price to the buyer (R, K), USD
     price: np.ndarray
-    #: effective-cost multiplier (R, n, K)
+    #: effective-cost multiplier per profile (R, P, K)
     mult: np.ndarray
-    #: whether (or for what share of its demand) the buyer may choose the option (R, n, K)
+    #: whether (or for what share of its demand) a profile may choose the option (R, P, K)
     open: np.ndarray
-    #: per US part, the chance an order is cleared (licence x justification), (R, n, chips)
+    #: per US part, the chance an order is cleared (licence x justification), (R, P, chips)
     clearance: np.ndarray
 
 
@@ -74,13 +74,13 @@ def allowed(block: ImportBlock, buyer_class: np.ndarray) -> np.ndarray:
 
 def legal_terms(ctx: ModelContext, who: Participants, chip: str
                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Whether each buyer may order ``chip`` legally now, and the chance an order is cleared.
+    """Whether each profile may order ``chip`` legally now, and the chance an order is cleared.
 
-    Returns (open, clearance), each (R, n). Open: the chip is on sale, a licence rule (if any)
+    Returns (open, clearance), each (R, P). Open: the chip is on sale, a licence rule (if any)
     grants licences and its cap is not used up, and an import block (if any) allows the buyer's
     class. Clearance: the licence approval times, under a block, the justification pass.
     """
-    policy, n, r = ctx.policy, who.book.n, ctx.replications
+    policy, n, r = ctx.policy, who.book.profiles.count, ctx.replications
     launch = CHIPS[chip].available_from
     if launch is not None and ctx.month < launch:
         return np.zeros((r, n)), np.zeros((r, n))
@@ -93,7 +93,7 @@ def legal_terms(ctx: ModelContext, who: Participants, chip: str
         clearance = clearance * rule.approval
     block = policy.import_blocks.get(chip)
     if block is not None:
-        ok = allowed(block, who.book.buyer_class)
+        ok = allowed(block, who.book.profiles.buyer_class)
         is_open = is_open * ok
         clearance = clearance * np.where(ok, block.justification_pass, 0.0)
     return is_open, clearance
@@ -103,10 +103,12 @@ def offers(ctx: ModelContext, who: Participants, options: Options,
            queue_months: Callable[[str], np.ndarray]) -> Offers:
     """The month's price, effective-cost multiplier, openness and clearance of every option.
 
-    ``queue_months(chip)`` is how long a new order would wait behind those already queued (R, 1).
+    Worked out per buyer profile (class x workload): every need of a profile sees the same
+    terms. ``queue_months(chip)`` is how long a new order would wait behind those already
+    queued (R, 1).
     """
-    p, policy, book = ctx.params, ctx.policy, who.book
-    r, n, k = ctx.replications, book.n, len(options)
+    p, policy, prof = ctx.params, ctx.policy, who.book.profiles
+    r, n, k = ctx.replications, prof.count, len(options)
     price = np.zeros((r, k))
     mult = np.ones((r, n, k))
     is_open = np.zeros((r, n, k))
@@ -119,7 +121,7 @@ def offers(ctx: ModelContext, who: Participants, options: Options,
                           out=np.zeros((r, n)), where=clearance[:, :, i] > 0)
         wait = (rule.delay_months if rule else 0) + queue_months(chip) + retry
         mult[:, :, i] += (p["buyers.guidance_cost"] * policy.guidance_pressure.get(chip, 0.0)
-                          * book.compliance + p["buyers.licence_delay_cost"] * wait)
+                          * prof.compliance + p["buyers.licence_delay_cost"] * wait)
     for i, chip in zip(options.k_domestic, DOMESTIC_CHIPS, strict=True):
         price[:, i] = domestic_price(ctx, chip)[:, 0]
         mult[:, :, i] = (1 + p["buyers.domestic_ecosystem_penalty"]
@@ -132,21 +134,21 @@ def offers(ctx: ModelContext, who: Participants, options: Options,
 def _offshore(ctx: ModelContext, who: Participants, options: Options, price: np.ndarray,
               mult: np.ndarray, is_open: np.ndarray) -> None:
     """Terms of the cloud, front-company and grey options (the grey price is set by clearing)."""
-    p, policy, book = ctx.params, ctx.policy, who.book
+    p, policy, prof = ctx.params, ctx.policy, who.book.profiles
     kc, kf, kg = options.k_cloud, options.k_front, options.k_grey
     price[:, kc] = (who.clouds.market_rent() * p["buyers.useful_life_months"])[:, 0]
     mult[:, :, kc] += p["buyers.cloud_penalty"]
-    is_open[:, :, kc] = book.offshore_access * (who.clouds.open_share() > 0)
+    is_open[:, :, kc] = prof.offshore_access * (who.clouds.open_share() > 0)
     mix_price = who.smugglers.mix_list_price()
     price[:, kf] = who.fronts.price(mix_price)[:, 0]
     front_risk = _relative(who.fronts.detection(), p["fronts.base_detection"])
     mult[:, :, kf] += (p["buyers.front_overhead"]
-                       + p["buyers.front_risk_penalty"] * book.risk_aversion * front_risk)
-    is_open[:, :, kf] = book.offshore_access
+                       + p["buyers.front_risk_penalty"] * prof.risk_aversion * front_risk)
+    is_open[:, :, kf] = prof.offshore_access
     price[:, kg] = mix_price[:, 0]  # list price; the clearing premium is added later
     grey_risk = _relative(who.smugglers.mean_detection(), who.smugglers.base_mean_detection())
     worth = 1.0 - policy.location_detection  # share of a smuggled chip's value that survives
-    mult[:, :, kg] = (1.0 + p["buyers.grey_risk_penalty"] * book.risk_aversion * grey_risk
+    mult[:, :, kg] = (1.0 + p["buyers.grey_risk_penalty"] * prof.risk_aversion * grey_risk
                       ) / max(worth, 1e-9)
     is_open[:, :, kg] = 1.0
 

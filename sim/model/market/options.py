@@ -20,11 +20,15 @@ _SPEC = ("train_h100e", "infer_h100e", "memory_gb")
 
 
 class Options:
-    """Column layout of the (replications x buyers x options) tables, and each option's fit.
+    """Layout of the option tables, and each option's fit.
+
+    Tables per profile are (replications, profiles, options); tables per need are option-major,
+    (replications, options, needs), so that what one option does for every need is contiguous.
 
     Args:
-        train_weight: per buyer, the training share of its demand (R, n).
-        memory_need: per buyer, the memory per chip its models want, GB (R, n).
+        train_weight: per profile, 1 for a training need, 0 for inference (R, P).
+        memory_need: per profile, the memory per chip its models want, GB (R, P).
+        profile_of: each need's profile (n,).
         mix: the smugglers' chip mix (chip -> share per replication (R, 1), summing to 1).
         memory_preference: exponent on the memory fit, per replication (R, 1).
         params: each replication's parameters (the chips' speeds and memory).
@@ -32,8 +36,8 @@ class Options:
     """
 
     def __init__(self, train_weight: np.ndarray, memory_need: np.ndarray,
-                 mix: Mapping[str, np.ndarray], memory_preference: np.ndarray,
-                 params: Mapping[str, np.ndarray]) -> None:
+                 profile_of: np.ndarray, mix: Mapping[str, np.ndarray],
+                 memory_preference: np.ndarray, params: Mapping[str, np.ndarray]) -> None:
         self.params = params
         self.kinds: list[tuple[str, str | None]] = (
             [("legal", c) for c in US_CHIPS]
@@ -46,23 +50,28 @@ class Options:
         self.domestic_cols = slice(self.k_domestic.start, self.k_domestic.stop)
         count = len(self.kinds)
         self.k_cloud, self.k_front, self.k_grey = count - 3, count - 2, count - 1
-        self.perf = self._fit(train_weight, memory_need, mix, memory_preference)
-        self.perf_floor = np.maximum(self.perf, 1e-9)  # what costs are divided by
+        #: H100e one unit of each option gives each profile (R, P, K) ...
+        self.profile_perf = self._fit(train_weight, memory_need, mix, memory_preference)
+        self.profile_perf_floor = np.maximum(self.profile_perf, 1e-9)  # what costs divide by
+        #: ... and each need, option-major so that one option's column is contiguous (R, K, n)
+        self.perf = np.ascontiguousarray(self.profile_perf.transpose(0, 2, 1)[:, :, profile_of])
+        self.perf_floor = np.maximum(self.perf, 1e-9)
+        self.units_per_h100e = 1.0 / self.perf_floor  # multiplying is cheaper than dividing
 
     def __len__(self) -> int:
         return len(self.kinds)
 
     def legal_fit(self, chip: str) -> np.ndarray:
         """Per buyer, H100e one unit of a US part gives (R, n)."""
-        return self.perf[:, :, US_CHIPS.index(chip)]
+        return self.perf[:, US_CHIPS.index(chip), :]
 
     def fit(self, k: int) -> np.ndarray:
         """Per buyer, H100e one unit of option ``k`` gives (R, n)."""
-        return self.perf[:, :, k]
+        return self.perf[:, k, :]
 
     def cloud_fit(self) -> np.ndarray:
         """Per buyer, H100e one rented cloud GPU gives (R, n)."""
-        return self.perf[:, :, self.k_cloud]
+        return self.perf[:, self.k_cloud, :]
 
     def _specs(self, mix: Mapping[str, np.ndarray], r: int) -> np.ndarray:
         """Training speed, inference speed and memory of each option: (R, K, 3)."""
@@ -80,7 +89,7 @@ class Options:
 
     def _fit(self, train_weight: np.ndarray, memory_need: np.ndarray,
              mix: Mapping[str, np.ndarray], memory_preference: np.ndarray) -> np.ndarray:
-        """H100e each buyer gets from one unit of each option (training/inference mix, memory)."""
+        """H100e each profile gets from one unit of each option (workload, memory): (R, P, K)."""
         specs = self._specs(mix, train_weight.shape[0])[:, None, :, :]  # (R, 1, K, 3)
         w = train_weight[:, :, None]
         perf = w * specs[..., 0] + (1 - w) * specs[..., 1]

@@ -70,8 +70,8 @@ class OrderBook:
         """The month's legal orders: applications filed, one clearance draw, the book.
 
         Args:
-            units: per buyer and US part, units ordered (R, n, chips).
-            clearance: per buyer and US part, the chance an order is cleared (R, n, chips).
+            units: per US part and need, units ordered (R, chips, n).
+            clearance: per US part and need, the chance an order is cleared (R, chips, n).
 
         Returns:
             Per US part with orders, the units ordered (R, 1), before licences and customs.
@@ -80,7 +80,7 @@ class OrderBook:
         ctx, who = self.ctx, self.who
         ordered: dict[str, np.ndarray] = {}
         for i, chip in enumerate(US_CHIPS):
-            wanted = units[:, :, i]
+            wanted = units[:, i, :]
             if not wanted.any():
                 continue
             ordered[chip] = wanted.sum(axis=1, keepdims=True)
@@ -88,7 +88,7 @@ class OrderBook:
             if rule is not None:
                 wanted = wanted * self._filed(chip, wanted)
             u = ctx.draws.uniform(f"licence:{chip}", ctx.month, who.book.n)
-            granted = wanted * (u < clearance[:, :, i])
+            granted = wanted * (u < clearance[:, i, :])
             if rule is not None and rule.cap_units is not None:
                 room = np.maximum(rule.cap_units - who.us.approved_units(rule.key, chip), 0.0)
                 total = granted.sum(axis=1, keepdims=True)

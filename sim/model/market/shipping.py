@@ -67,10 +67,10 @@ class Shipping:
         claims: Claims = defaultdict(dict)
         for chip in who.overseas.chips:
             claims[chip]["overseas"] = who.overseas.wanted[chip]
-        cloud_req = units[:, :, k.k_cloud].sum(axis=1, keepdims=True)
+        cloud_req = units[:, k.k_cloud, :].sum(axis=1, keepdims=True)
         room = who.clouds.expansion_room().sum(axis=1, keepdims=True)
         claims[CLOUD_CHIP]["cloud"] = np.minimum(cloud_req, room)
-        front_req = units[:, :, k.k_front].sum(axis=1, keepdims=True)
+        front_req = units[:, k.k_front, :].sum(axis=1, keepdims=True)
         front = np.minimum(front_req, who.fronts.capacity(who.smugglers.total_capacity()))
         bought = who.smugglers.plan_shipments(grey_price, terms)
         for chip, share in who.smugglers.mix.items():
@@ -149,7 +149,7 @@ class Shipping:
         if "cloud" in claim:
             u = ship(claim["cloud"] * f_rest, "cloud", "diversion")
             who.clouds.install(u, list_price)
-            got = pro_rata(units[:, :, k.k_cloud], u)
+            got = pro_rata(units[:, k.k_cloud, :], u)
             who.book.rent(got)
             received["cloud"] += got * k.cloud_fit()
             flows.cloud = flows.cloud + u
@@ -196,7 +196,7 @@ class Shipping:
         zero = np.zeros((ctx.replications, 1))
         total = sum(bought.values(), zero)
         fronts.pay_for(sum((u * ctx.list_price(c) for c, u in bought.items()), zero))
-        got = pro_rata(units[:, :, k.k_front], total)
+        got = pro_rata(units[:, k.k_front, :], total)
         stopped = fronts.stopped(who.book.n)
         seized = np.where(stopped, got, 0.0).sum(axis=1, keepdims=True)
         got = np.where(stopped, 0.0, got)
@@ -232,7 +232,7 @@ class Shipping:
             share = np.divide(u, total, out=np.zeros_like(u), where=total > 0)
             ctx.ledger.shipment(chip, "smuggled", delivered * share)
             ctx.ledger.shipment(chip, "seized", seized * share)
-        got = pro_rata(units[:, :, self.options.k_grey], delivered)
+        got = pro_rata(units[:, self.options.k_grey, :], delivered)
         s.sell(delivered, grey_price)
         ctx.ledger.payment("china_buyers", delivered * grey_price)
         flows.china_spend_usd = flows.china_spend_usd + delivered * grey_price
@@ -248,7 +248,7 @@ class Shipping:
         """Domestic vendors ship to Chinese buyers; the state pays its subsidy share."""
         ctx, who = self.ctx, self.who
         vendor = who.vendor_of[chip]
-        want = units[:, :, k]
+        want = units[:, k, :]
         asked = want.sum(axis=1, keepdims=True)
         vendor.note_orders(chip, asked)
         got = want * _served(vendor.available(chip), asked)
