@@ -8,6 +8,7 @@ import mesa
 import numpy as np
 import pytest
 
+from sim.experiments.replication import replication_seed, simulate
 from sim.model.mesa_adapter import ChipScenario, baseline_path
 from sim.model.metrics import MODEL_METRICS
 from sim.model.model import ChipTradeModel
@@ -22,6 +23,22 @@ period: {start: 2024-01, end: 2024-06}
 population: {small_buyers: 10, smugglers: 10, cloud_providers: 2}
 initial_policy:
   - {move: us.licence_requirement, chips: [H100, H200, B200, MI325X], approval: 0.0}
+"""
+
+#: Moves, parameters drawn per replication, and a grey market: every kind of random draw.
+DRAWN = """\
+name: drawn
+period: {start: 2024-03, end: 2024-10}
+seed: 606
+population: {small_buyers: 20, smugglers: 15, cloud_providers: 3}
+parameters:
+  smuggling.markup: {uniform: [0.3, 0.8]}
+initial_policy:
+  - {move: us.licence_requirement, chips: [H100, H200, B200, MI325X], approval: 0.0}
+events:
+  - {date: 2024-05, announced: 2024-04, move: us.licence_requirement, chips: [H20], approval: 0.3}
+  - {date: 2024-06, move: us.enforcement, intensity: 2.0}
+  - {date: 2024-07, move: cn.purchase_guidance, chips: [H20], pressure: 0.5}
 """
 
 
@@ -103,3 +120,24 @@ def test_solara_reset_rebuilds_the_model_from_the_chosen_file(tmp_path):
                                                   require_model_accepts_scenario=True)
     rebuilt = type(model)(**kwargs)
     assert rebuilt.experiment.name == "short"
+
+
+def test_batch_run_gives_the_runners_numbers_on_the_same_seeds(tmp_path, start_method):
+    """Mesa's batch_run (one model per seed, R = 1) against chipsim's runner (the seeds stepped
+    together in one model, R = 3): every metric of every month, bit for bit."""
+    path = tmp_path / "drawn.yaml"
+    path.write_text(DRAWN)
+    scenario = load_scenario(path)
+    seeds = [replication_seed(scenario.seed, i) for i in range(3)]
+    rows = mesa.batch_run(ChipTradeModel, parameters={"scenario": str(path)}, rng=seeds,
+                          max_steps=100, number_processes=1, data_collection_period=1,
+                          display_progress=False)
+    records = simulate(scenario, seeds)  # what chipsim run's replications 0..2 are made of
+    assert records.shape[:2] == (3, len(scenario.months))
+    for run in range(3):
+        collected = [row for row in rows if row["RunId"] == run]
+        assert [row["date"] for row in collected] == [
+            f"2024-{m:02d}" for m in range(3, 11)]
+        table = np.array([[row[name] for name in MODEL_METRICS] for row in collected])
+        np.testing.assert_array_equal(table, records[run], strict=True)
+    assert not np.array_equal(records[0], records[1])
