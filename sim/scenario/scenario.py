@@ -57,7 +57,7 @@ from sim.scenario.sections import (
 from sim.scenario.wording import as_written, kind_of
 from sim.scenario.yamlsafe import Document, read_yaml
 from sim.world.months import format_month
-from sim.world.parameters import Distribution
+from sim.world.parameters import Distribution, Posterior
 
 __all__ = [
     "DEFAULT_SEEDS", "MAX_CHAIN", "MAX_MONTHS", "MAX_NAME", "MAX_SEED", "MAX_SEEDS", "NO_EVENTS",
@@ -87,7 +87,8 @@ class Scenario:
         seed: root seed; replication seeds derive from it.
         counterfactual: ``"no-events"`` or the absolute path of another scenario file.
         population: ``small_buyers``, ``smugglers``, ``cloud_providers`` -> count.
-        parameters: overrides of :data:`sim.world.parameters.DEFAULTS` (numbers or distributions).
+        parameters: overrides of :data:`sim.world.parameters.DEFAULTS` (numbers or distributions),
+            and under ``from`` a :class:`~sim.world.parameters.Posterior` to draw values from.
         initial_policy: moves in force at ``start``.
         events: dated moves, sorted by date (stable).
         resolved: the canonical, JSON-serialisable document after ``extends``.
@@ -105,7 +106,7 @@ class Scenario:
     seed: int
     counterfactual: str
     population: dict[str, int]
-    parameters: dict[str, float | Distribution]
+    parameters: dict[str, float | Distribution | Posterior]
     initial_policy: tuple[Move, ...]
     events: tuple[Event, ...]
     resolved: dict
@@ -373,7 +374,7 @@ def _canonical(s: Scenario) -> dict[str, Any]:
         "counterfactual": _relative(s.counterfactual, s.path),
         "population": dict(s.population),
         "parameters": {
-            key: value.to_yaml() if isinstance(value, Distribution) else float(value)
+            key: value.to_yaml() if isinstance(value, Distribution | Posterior) else float(value)
             for key, value in sorted(s.parameters.items())
         },
         "initial_policy": [move_as_written(move) for move in s.initial_policy],

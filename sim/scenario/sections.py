@@ -17,7 +17,14 @@ from sim.scenario.document import Tree
 from sim.scenario.wording import as_written, did_you_mean, show, unknown_key
 from sim.scenario.yamlsafe import KeyPath
 from sim.world.months import format_month, parse_month
-from sim.world.parameters import DEFAULTS, Distribution, share_group_problem
+from sim.world.parameters import (
+    DEFAULTS,
+    SOURCE_KEY,
+    Distribution,
+    Posterior,
+    parameter_source,
+    share_group_problem,
+)
 
 #: Population sizes used when a scenario does not set them.
 POPULATION_DEFAULTS: dict[str, int] = {"small_buyers": 200, "smugglers": 60, "cloud_providers": 12}
@@ -123,14 +130,24 @@ def read_population(tree: Tree) -> dict[str, int]:
     }
 
 
-def read_parameters(tree: Tree) -> dict[str, float | Distribution]:
-    """Overrides of the parameter defaults: numbers or distributions, each within its range."""
+def read_parameters(tree: Tree) -> dict[str, float | Distribution | Posterior]:
+    """Overrides of the parameter defaults: numbers or distributions, each within its range.
+
+    The key ``from`` is not a parameter: ``from: posterior`` draws each replication's values
+    of the calibrated parameters from the shipped posterior (the other keys still override
+    them); ``from: defaults`` turns that off in a file that extends one using it.
+    """
     raw = raw_section(tree, "parameters", {})
     if not isinstance(raw, dict):
         raise tree.error(("parameters",), "must be a mapping of dotted parameter names to values")
-    out: dict[str, float | Distribution] = {}
+    out: dict[str, float | Distribution | Posterior] = {}
     for name, value in raw.items():
         path = ("parameters", name)
+        if name == SOURCE_KEY:
+            source = _parameter_source(tree, path, value)
+            if source is not None:
+                out[name] = source
+            continue
         if name not in DEFAULTS:
             hint = did_you_mean(name, DEFAULTS)
             raise tree.error(
@@ -144,6 +161,13 @@ def read_parameters(tree: Tree) -> dict[str, float | Distribution]:
     if shares is not None:
         raise tree.error(("parameters", shares[0]), shares[1])
     return out
+
+
+def _parameter_source(tree: Tree, path: KeyPath, value: Any) -> Posterior | None:
+    try:
+        return parameter_source(as_written(value))
+    except ValueError as exc:
+        raise tree.error(path, str(exc)) from None
 
 
 def _parameter_value(tree: Tree, path: KeyPath, value: Any) -> float | Distribution:

@@ -13,6 +13,7 @@ clipped into the range by :func:`draw`.
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from collections.abc import Mapping, Sequence
@@ -252,7 +253,151 @@ STRUCTURAL: frozenset[str] = frozenset({
 })
 
 
-def draw(overrides: Mapping[str, Value], seed: np.random.SeedSequence) -> dict[str, float]:
+# --- the posterior: parameter sets fitted to the record (issue 13) ----------------------------
+
+#: The key of a scenario's ``parameters:`` that says where values come from, not a parameter.
+SOURCE_KEY = "from"
+#: ``from:`` values a scenario file may write: the shipped posterior, or the data file alone.
+SOURCES: tuple[str, ...] = ("posterior", "defaults")
+#: The shipped posterior (written by ``chipsim calibrate``), beside its provenance file.
+POSTERIOR_FILE = "data/posterior.csv"
+#: Stream key of the particle draw: a replication's choice of particle has its own stream.
+POSTERIOR_STREAM = zlib.crc32(b"posterior particle")
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """A weighted sample of parameter sets (the ABC-SMC's particles) to draw replications from.
+
+    Replication ``r`` draws one particle by weight, from a stream keyed by its seed alone
+    (``SeedSequence(entropy, spawn_key + (POSTERIOR_STREAM,))``), so its values are the same
+    whatever runs beside it, in a scenario and in its counterfactual alike.
+
+    Attributes:
+        names: the parameters it gives values to.
+        weights: the particles' weights, summing to 1.
+        rows: the particles' values, one tuple per particle in ``names`` order.
+        sha256: SHA-256 of the file's bytes (a scenario's resolved form pins it).
+        file: where it was read from.
+
+    """
+
+    names: tuple[str, ...]
+    weights: tuple[float, ...]
+    rows: tuple[tuple[float, ...], ...]
+    sha256: str
+    file: str
+
+    def index(self, seed: np.random.SeedSequence) -> int:
+        """The particle replication ``seed`` draws (by weight)."""
+        import numpy as np
+
+        key = (*seed.spawn_key, POSTERIOR_STREAM)
+        u = np.random.default_rng(np.random.SeedSequence(seed.entropy, spawn_key=key)).random()
+        cumulative = np.cumsum(self.weights)
+        return min(int(np.searchsorted(cumulative, u * cumulative[-1], side="right")),
+                   len(self.rows) - 1)
+
+    def particle(self, seed: np.random.SeedSequence) -> dict[str, float]:
+        """The parameter values replication ``seed`` takes from the posterior."""
+        return dict(zip(self.names, self.rows[self.index(seed)], strict=True))
+
+    def to_yaml(self) -> dict[str, str]:
+        """The resolved (pinned) form: ``{posterior: <sha256>}``; manifests record it."""
+        return {"posterior": self.sha256}
+
+
+def posterior_path() -> str:
+    """Path of the shipped posterior file."""
+    return str(resources.files("sim.world").joinpath(POSTERIOR_FILE))
+
+
+def load_posterior(path: str | None = None) -> Posterior:
+    """Read a posterior file: a CSV of ``weight`` and one column per parameter.
+
+    Raises:
+        ValueError: the file is missing or malformed, names an unknown parameter or holds a
+            value outside a parameter's range.
+
+    """
+    import os
+
+    path = path or posterior_path()
+    try:
+        stat = os.stat(path)
+    except OSError:
+        raise ValueError(f"no posterior file at {path} (run `chipsim calibrate`)") from None
+    return _read_posterior(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_posterior(path: str, _mtime: int, _size: int) -> Posterior:
+    import csv
+    import hashlib
+    import io
+
+    with open(path, "rb") as fh:
+        data = fh.read()
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8"))))
+    if len(rows) < 2 or not rows[0] or rows[0][0] != "weight":
+        raise ValueError(f"{path}: a posterior is a CSV with a header 'weight,<parameter>,...'"
+                         " and one row per particle")
+    names = tuple(rows[0][1:])
+    for name in names:
+        if name not in DEFAULTS or name in STRUCTURAL:
+            raise ValueError(f"{path}: {name!r} is not a parameter a posterior can set")
+    weights, values = [], []
+    for line, row in enumerate(rows[1:], start=2):
+        try:
+            numbers = [float(x) for x in row]
+        except ValueError:
+            raise ValueError(f"{path}:{line}: not a row of numbers") from None
+        if len(numbers) != len(names) + 1 or not all(map(math.isfinite, numbers)):
+            raise ValueError(f"{path}:{line}: expected {len(names) + 1} finite numbers")
+        for name, x in zip(names, numbers[1:], strict=True):
+            problem = DEFAULTS[name].problem(x)
+            if problem is not None:
+                raise ValueError(f"{path}:{line}: {name}: {problem}")
+        if numbers[0] < 0:
+            raise ValueError(f"{path}:{line}: a weight is not negative")
+        weights.append(numbers[0])
+        values.append(tuple(numbers[1:]))
+    total = sum(weights)
+    if not total > 0:
+        raise ValueError(f"{path}: the weights sum to 0")
+    return Posterior(names, tuple(w / total for w in weights), tuple(values),
+                     hashlib.sha256(data).hexdigest(), path)
+
+
+def parameter_source(value: Any) -> Posterior | None:
+    """What ``parameters: {from: VALUE}`` means: the shipped posterior, or None (defaults).
+
+    ``posterior`` reads the shipped file; ``{posterior: SHA256}`` (a resolved scenario, as a
+    manifest records it) must match the shipped file's hash; ``defaults`` means the data file's
+    values alone (a scenario that extends one drawing from the posterior can turn it off).
+
+    Raises:
+        ValueError: an unknown source, a pinned hash that is not the shipped posterior's, or a
+            broken posterior file.
+
+    """
+    if value == "defaults":
+        return None
+    if value == "posterior":
+        return load_posterior()
+    if isinstance(value, Mapping) and list(value) == ["posterior"]:
+        posterior = load_posterior()
+        if value["posterior"] != posterior.sha256:
+            raise ValueError(f"this scenario was resolved with the posterior of hash"
+                             f" {str(value['posterior'])[:12]}, but the shipped"
+                             f" {POSTERIOR_FILE} hashes to {posterior.sha256[:12]}; its numbers"
+                             " would differ (re-run it from the scenario file)")
+        return posterior
+    raise ValueError(f"unknown source {value!r}; write one of: {', '.join(SOURCES)}")
+
+
+def draw(overrides: Mapping[str, Value | Posterior], seed: np.random.SeedSequence
+         ) -> dict[str, float]:
     """Resolve every parameter to a number for one replication.
 
     Each parameter draws from its own stream, keyed by the replication's seed and the
@@ -260,11 +405,20 @@ def draw(overrides: Mapping[str, Value], seed: np.random.SeedSequence) -> dict[s
     distributions (common random numbers across scenarios). A draw outside the parameter's
     range (only normal and lognormal distributions can make one) is clipped to the nearest
     bound; draws inside it are unchanged.
+
+    With a posterior under :data:`SOURCE_KEY` (``parameters: {from: posterior}``), the
+    replication first draws one of its particles (:meth:`Posterior.particle`); the particle's
+    values replace the data file's defaults, and the scenario's own overrides win over both.
     """
     import numpy as np
 
+    source = overrides.get(SOURCE_KEY)
+    particle = source.particle(seed) if isinstance(source, Posterior) else {}
     values: dict[str, float] = {}
     for name, spec in DEFAULTS.items():
+        if name not in overrides and name in particle:
+            values[name] = particle[name]
+            continue
         value = overrides.get(name, spec.value)
         if isinstance(value, Distribution):
             key = (*seed.spawn_key, zlib.crc32(name.encode()))
@@ -275,7 +429,7 @@ def draw(overrides: Mapping[str, Value], seed: np.random.SeedSequence) -> dict[s
     return values
 
 
-def draw_many(overrides: Mapping[str, Value], seeds: Sequence[np.random.SeedSequence],
+def draw_many(overrides: Mapping[str, Value | Posterior], seeds: Sequence[np.random.SeedSequence],
               fixed: Sequence[Mapping[str, float]] | None = None) -> dict[str, np.ndarray]:
     """Every parameter for a batch of replications: name -> column of values, shape (R, 1).
 
