@@ -1,145 +1,391 @@
-"""Calibration: fit the few most uncertain parameters to the record's figures.
+"""Calibration as inference: ABC-SMC (pyabc) of the parameters that drive the calibration targets.
 
-The procedure is deliberately small and re-runnable: three parameters that the record does not
-give directly, three reported figures they mainly govern, and a Nelder-Mead search (scipy) on
-the log of each parameter that minimises the squared log-error of the model's median over a fixed
-set of seeds (common random numbers, so the objective is smooth enough to optimise).
+The record's calibration figures (``role: calibration`` in ``sim/world/data/targets.yaml``:
+F1, F2, F5, F6) are reached only by this procedure, never by choosing a number. The parameters
+fitted (:data:`PRIORS`) are the uncertain ones that the screening of every parameter
+(:mod:`sim.analysis.drivers`, ``docs/model.md`` "Drivers") ranks highest for those targets, each
+with a uniform prior over a range the record and the model's meaning allow. Every other
+parameter keeps its data-file value or distribution (drawn per replication as usual), so its
+uncertainty is integrated over, not fitted.
 
-=========================================  =====================================================
-parameter                                  mainly moves
-=========================================  =====================================================
-``buyers.stockpile_months``                 H20 bought ahead of the rule in Q1 2025 (FACTS F1)
-``vendors.safety_stock_months``             inventory stranded by the rule: the charge (F2)
-``smuggling.capacity_units``                grey-market sales after the tightening (F6)
-=========================================  =====================================================
+One particle is a parameter vector. It is run on the 2024-2026 timeline for ``K`` replications
+whose seeds are keyed by the calibration seed and the vector itself (so an evaluation is a pure
+function of the parameters); each target's statistic is the median over the ``K`` runs, and its
+deviation is measured in units of the target's tolerance (:meth:`Target.deviation`; 0 past a
+bound). The ABC distance is the Euclidean norm of the deviations. pyabc's ABC-SMC (Del Moral et
+al. 2012; Klinger et al. 2018) starts from the priors, shrinks the tolerance epsilon to the
+median distance of the last population each generation, and perturbs particles with a
+multivariate normal kernel; particles are simulated in batches (:mod:`sim.analysis.abc_smc`), so a
+calibration is reproducible from its seed.
 
-``chipsim calibrate`` prints the fit and the values to put in ``sim/data/parameters.yaml``; it
-does not edit the data file, so every change of a default stays a reviewed commit.
+The posterior - the last population, one row per particle with its weight - is written to
+``sim/world/data/posterior.csv`` with its provenance in ``posterior.yaml`` (command, date, code,
+targets, priors, seeds, pyabc version, epsilons, acceptance). Scenarios draw from it with
+``parameters: {from: posterior}``.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-from dataclasses import dataclass
+import logging
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from sim.analysis.validation import F1_UNITS, F2_USD, F6_USD, TIMELINE
-from sim.model.metrics import MODEL_METRICS
-from sim.scenario.scenario import Scenario, load_scenario
-from sim.world.parameters import DEFAULTS
+from sim.analysis.batch import simulate_many
+from sim.analysis.targets import Runs, Target, Targets, shipped_targets
 
+if TYPE_CHECKING:
+    from sim.scenario.scenario import Scenario
 
-@dataclass(frozen=True)
-class Target:
-    """A reported figure and how to read the model's counterpart from one run's table."""
-
-    source: str
-    meaning: str
-    value: float
-    tolerance: float  # accepted ratio model/target (either way)
-    measure: Callable[[pd.DataFrame], float]
-
-
-def _window(t: pd.DataFrame, column: str, start: str, end: str) -> float:
-    return float(t.loc[(t.index >= start) & (t.index <= end), column].sum())
-
-
-TARGETS: tuple[Target, ...] = (
-    Target("F1", "legal H20 units bought in Q1 2025", F1_UNITS, 1.5,
-           lambda t: _window(t, "legal_export_units_H20", "2025-01", "2025-03")),
-    Target("F2", "write-down when the H20 rule lands (USD)", F2_USD, 1.5,
-           lambda t: _window(t, "writedown_usd", "2025-04", "2025-04")),
-    Target("F6", "grey-market sales May-Jul 2025 (USD, at least)", 1.2 * F6_USD, 1.5,
-           lambda t: _window(t, "grey_sales_usd", "2025-05", "2025-07")),
-)
-
-#: The parameters calibrated, with the search bounds (the data file holds the result).
-FREE: dict[str, tuple[float, float]] = {
-    "buyers.stockpile_months": (2.0, 24.0),
-    "vendors.safety_stock_months": (0.25, 4.0),
-    "smuggling.capacity_units": (50.0, 2000.0),
+#: Parameters fitted: uniform prior [low, high], and why this range.
+PRIORS: dict[str, tuple[float, float, str]] = {
+    "demand.china_h100e_per_month": (
+        70_000, 200_000, "F5's ~$50 B in 2025 at $20-30 k per H100e, less its ~50 %/yr growth,"
+        " gives 90-170 k H100e a month at the start of 2024; widened"),
+    "buyers.stockpile_months.big_tech": (
+        3, 24, "F1's 'nearly a year's supply' is ~12 months; from a quarter to two years"),
+    "buyers.rumour_credence": (
+        0.2, 1.0, "the weight of a rumour against an announcement: from little to full"),
+    "chips.H20.capacity_per_month": (
+        150_000, 600_000, "F1's ~1 M in a quarter needs at least ~330 k a month with stock;"
+        " an HBM-limited part cannot be made much faster than the H200-class lines"),
+    "chips.H20.unit_cost_usd": (
+        3_000, 8_000, "below F3's $10-12 k price; a cut-down H100-class die with 96 GB HBM"),
+    "vendors.safety_stock_months": (
+        0, 3, "inventory held, in months of expected orders: none to a quarter"),
+    "smuggling.capacity_units_per_month": (
+        5_000, 100_000, "F6's >= $1 B in ~3 months is >= ~10 k chips a month at grey prices;"
+        " up to ten times that"),
+    "smuggling.initial_active_share": (
+        0.1, 1.0, "share of the smuggling network active before the tightening"),
+    "demand.unmet_abandon_share": (
+        0.05, 0.6, "share of an unmet month's need given up: most need returns"),
+    "buyers.price_elasticity": (
+        2, 8, "the CES exponent of channel choice; the data file's triangular [3, 4, 6]"
+        " widened"),
 }
 
 
 @dataclass(frozen=True)
-class Fit:
-    """The result of a calibration."""
+class Budget:
+    """How much the ABC-SMC may run.
 
-    start: dict[str, float]
-    best: dict[str, float]
-    loss_start: float
-    loss_best: float
-    model: dict[str, float]  # target source -> model median at the best values
-    evaluations: int
+    Attributes:
+        population: particles per generation.
+        generations: most generations (populations) after the prior's.
+        evaluations: most particle evaluations in all (each runs ``seeds`` replications).
+        min_epsilon: stop once epsilon is at or below this (in tolerance units).
+        seeds: replications per particle (K); the statistic is their median.
 
+    """
 
-def measure(scenario: Scenario, values: dict[str, float], seeds: int) -> dict[str, float]:
-    """Model medians of every target with the given parameter values, over fixed seeds."""
-    from sim.experiments.replication import replication_seed, simulate
-    from sim.world.months import format_month
-
-    varied = scenario.replace(parameters={**scenario.parameters, **values})
-    index = [format_month(m) for m in scenario.months]
-    per_seed: dict[str, list[float]] = {t.source: [] for t in TARGETS}
-    for i in range(seeds):
-        table = pd.DataFrame(simulate(varied, replication_seed(scenario.seed, i)),
-                             columns=MODEL_METRICS, index=index)
-        for t in TARGETS:
-            per_seed[t.source].append(t.measure(table))
-    return {k: float(np.median(v)) for k, v in per_seed.items()}
+    population: int = 400
+    generations: int = 12
+    evaluations: int = 40_000
+    min_epsilon: float = 0.5
+    seeds: int = 3
 
 
-def loss(model: dict[str, float]) -> float:
-    """Sum of squared log-errors against the targets."""
-    return sum(math.log(max(model[t.source], 1.0) / t.value) ** 2 for t in TARGETS)
+#: The shipped posterior's budget (about 45 minutes on two cores).
+DEFAULT_BUDGET = Budget()
+#: For tests: seconds.
+TINY_BUDGET = Budget(population=6, generations=1, evaluations=60, min_epsilon=0.0, seeds=1)
+#: Seeds pyabc's random numbers (numpy's global state) and keys the particles' replications.
+CALIBRATION_SEED = 20250409
+#: Where the shipped posterior lives, relative to the package.
+POSTERIOR_CSV = "posterior.csv"
+PROVENANCE_YAML = "posterior.yaml"
 
 
-def calibrate(seeds: int = 6, max_evaluations: int = 60,
-              scenario: Scenario | None = None) -> Fit:
-    """Fit :data:`FREE` to :data:`TARGETS` by Nelder-Mead on log-parameters."""
-    from scipy.optimize import minimize
+@dataclass
+class Calibration:
+    """A finished calibration: the posterior particles, the generations and the provenance."""
 
-    base = scenario or load_scenario(TIMELINE)
-    names = list(FREE)
-    start = {n: _point(n) for n in names}
-    lows = np.log([FREE[n][0] for n in names])
-    highs = np.log([FREE[n][1] for n in names])
-    count = 0
+    names: tuple[str, ...]
+    particles: pd.DataFrame  # weight, then one column per parameter
+    populations: pd.DataFrame  # t, epsilon, particles, evaluations, acceptance
+    provenance: dict[str, Any] = field(default_factory=dict)
 
-    def objective(x: np.ndarray) -> float:
-        nonlocal count
-        count += 1
-        values = dict(zip(names, np.exp(np.clip(x, lows, highs)), strict=True))
-        return loss(measure(base, values, seeds))
-
-    x0 = np.log([start[n] for n in names])
-    result = minimize(objective, x0, method="Nelder-Mead",
-                      options={"maxfev": max_evaluations, "xatol": 0.02, "fatol": 1e-3})
-    best = dict(zip(names, np.exp(np.clip(result.x, lows, highs)), strict=True))
-    return Fit(start, best, objective(x0), float(result.fun), measure(base, best, seeds), count)
+    def summary(self) -> pd.DataFrame:
+        """Per parameter: prior range, posterior weighted mean, 5/50/95 % quantiles."""
+        w = self.particles["weight"].to_numpy()
+        rows = []
+        for name in self.names:
+            x = self.particles[name].to_numpy()
+            q = weighted_quantiles(x, w, (0.05, 0.5, 0.95))
+            low, high = self.provenance["priors"][name]["range"]
+            rows.append({"parameter": name, "prior_low": low, "prior_high": high,
+                         "mean": float(np.average(x, weights=w)), "p05": q[0], "p50": q[1],
+                         "p95": q[2]})
+        return pd.DataFrame(rows)
 
 
-def _point(name: str) -> float:
-    value = DEFAULTS[name].value
-    if not isinstance(value, float):
-        raise ValueError(f"{name} is calibrated and must be a number in the data file")
+def weighted_quantiles(x: np.ndarray, w: np.ndarray, qs: Sequence[float]) -> list[float]:
+    """Quantiles of ``x`` under weights ``w`` (inverse of the weighted distribution function)."""
+    order = np.argsort(x, kind="stable")
+    cum = np.cumsum(w[order]) / np.sum(w)
+    return [float(x[order][min(np.searchsorted(cum, q), len(x) - 1)]) for q in qs]
+
+
+# --- the model as pyabc sees it ----------------------------------------------------------------
+
+
+def calibration_scenario() -> Scenario:
+    """The timeline at the data files' values (the posterior is what is being made)."""
+    from sim.scenario.library import library_file
+    from sim.scenario.scenario import load_scenario
+
+    timeline = load_scenario(library_file("timeline-2024-2026.yaml"))
+    return timeline.replace(parameters={k: v for k, v in timeline.parameters.items()
+                                        if k != "from"})
+
+
+def _keys(names: Sequence[str]) -> list[str]:
+    """The names pyabc knows the parameters by (plain identifiers, in order)."""
+    return [f"p{i:02d}" for i in range(len(names))]
+
+
+def evaluator(scenario: Scenario, targets: Sequence[Target], names: Sequence[str], seeds: int,
+              root: int, workers: int = 1
+              ) -> Callable[[list[dict[str, float]]], list[dict[str, float]]]:
+    """The batch function: particles -> each target's deviation at the median of ``seeds`` runs.
+
+    Replication ``k`` of a particle with values ``v`` uses
+    ``SeedSequence(root, spawn_key=(parameter_key(v), k))``.
+    """
+    from sim.analysis.abc_smc import parameter_key
+
+    keys = _keys(names)
+
+    def evaluate(points: list[dict[str, float]]) -> list[dict[str, float]]:
+        sets, seed_list = [], []
+        for point in points:
+            values = [float(point[k]) for k in keys]
+            key = parameter_key(values)
+            for k in range(seeds):
+                sets.append(dict(zip(names, values, strict=True)))
+                seed_list.append(np.random.SeedSequence(root, spawn_key=(key, k)))
+        records = simulate_many(scenario, seed_list, sets, workers=workers)
+        runs = Runs({"timeline": records}, scenario.start)
+        out: list[dict[str, float]] = [{} for _ in points]
+        for target in targets:
+            median = np.median(runs.evaluate(target.statistic).reshape(len(points), seeds), axis=1)
+            for i, d in enumerate(target.deviation(median)):
+                out[i][target.id] = float(d)
+        return out
+
+    return evaluate
+
+
+# --- the procedure -----------------------------------------------------------------------------
+
+
+def calibrate(budget: Budget = DEFAULT_BUDGET, *, seed: int = CALIBRATION_SEED,
+              scenario: Scenario | None = None, targets: Targets | None = None,
+              priors: Mapping[str, tuple[float, float, str]] | None = None,
+              workers: int = 1, progress: bool = False) -> Calibration:
+    """Run the ABC-SMC and return the last population as the posterior.
+
+    Args:
+        budget: population size, generations, evaluations, epsilon to stop at, seeds per
+            particle.
+        seed: seeds pyabc's random numbers and keys the particles' replications.
+        scenario: the scenario fitted (default: the timeline at the data files' values).
+        targets: the targets file (its calibration targets are fitted).
+        priors: parameter -> (low, high, why) (default :data:`PRIORS`).
+        workers: processes that simulate each batch of particles.
+        progress: log each generation on stderr.
+
+    """
+    import pyabc
+
+    from sim.analysis.abc_smc import BatchModel, BatchSampler
+
+    targets = targets or shipped_targets()
+    chosen = targets.calibration
+    priors = dict(priors or PRIORS)
+    names = tuple(priors)
+    scenario = scenario or calibration_scenario()
+    keys = _keys(names)
+    logging.getLogger("ABC").setLevel(logging.INFO if progress else logging.WARNING)
+    model = BatchModel(evaluator(scenario, chosen, names, budget.seeds, seed, workers),
+                       [t.id for t in chosen])
+    sampler = BatchSampler(model)
+    prior = pyabc.Distribution(**{k: pyabc.RV("uniform", lo, hi - lo)
+                                  for k, (lo, hi, _) in zip(keys, priors.values(), strict=True)})
+    abc = pyabc.ABCSMC(model, prior, pyabc.PNormDistance(p=2),
+                       population_size=budget.population, sampler=sampler,
+                       eps=pyabc.QuantileEpsilon(alpha=0.5),
+                       transitions=pyabc.MultivariateNormalTransition())
+    clock, started = time.perf_counter(), datetime.now(UTC)
+    state = np.random.get_state()
+    np.random.seed(seed % 2**32)
+    try:
+        with tempfile.TemporaryDirectory(prefix="chipsim-abc-") as folder:
+            abc.new(f"sqlite:///{Path(folder) / 'abc.db'}", dict.fromkeys(model.keys, 0.0))
+            history = abc.run(minimum_epsilon=budget.min_epsilon,
+                              max_nr_populations=budget.generations + 1,
+                              max_total_nr_simulations=budget.evaluations)
+            frame, weights = history.get_distribution(m=0, t=history.max_t)
+            populations = history.get_all_populations()
+    finally:
+        np.random.set_state(state)
+    particles = pd.DataFrame({"weight": np.asarray(weights, dtype=float)})
+    for key, name in zip(keys, names, strict=True):
+        particles[name] = frame[key].to_numpy(dtype=float)
+    table = _generations(populations)
+    provenance = _provenance(budget, seed, names, priors, chosen, targets, table, sampler,
+                             started, time.perf_counter() - clock)
+    return Calibration(names, particles, table, provenance)
+
+
+def _generations(populations: pd.DataFrame) -> pd.DataFrame:
+    rows = populations[populations["t"] >= 0]
+    table = pd.DataFrame({"t": rows["t"].astype(int), "epsilon": rows["epsilon"].astype(float),
+                          "particles": rows["particles"].astype(int),
+                          "evaluations": rows["samples"].astype(int)})
+    table["acceptance"] = table["particles"] / table["evaluations"]
+    return table.reset_index(drop=True)
+
+
+def _provenance(budget: Budget, seed: int, names: Sequence[str], priors: Mapping,
+                chosen: Sequence[Target], targets: Targets, table: pd.DataFrame,
+                sampler: Any, started: datetime, wall: float) -> dict[str, Any]:
+    import pyabc
+
+    from sim.experiments.store import code_fingerprint
+
+    simulated = sum(h["simulated"] for h in sampler.history)
+    return {
+        "command": " ".join(["chipsim", *sys.argv[1:]]) if sys.argv else "chipsim calibrate",
+        "date_utc": started.isoformat(timespec="seconds"),
+        "wall_time_min": round(wall / 60, 1),
+        "code": {**_git(), "fingerprint": code_fingerprint()},
+        "method": {
+            "library": f"pyabc {pyabc.__version__} (numpy {np.__version__})",
+            "algorithm": "ABC-SMC: uniform priors, population t=0 from the priors, then a"
+                         " multivariate normal perturbation kernel; epsilon of each generation"
+                         " the median distance of the last population (QuantileEpsilon, alpha"
+                         " 0.5), the first from a calibration sample of the priors",
+            "distance": "Euclidean norm of each calibration target's deviation of the median"
+                        " over K replications, in units of its tolerance (0 past a bound)",
+            "sampler": "sim.analysis.abc_smc.BatchSampler: batches of particles simulated"
+                       " together, replayed on the same random state (pyabc's order)",
+        },
+        "budget": asdict(budget),
+        "seeds": {"calibration_seed": seed,
+                  "numpy_global_seed": seed % 2**32,
+                  "replications_per_particle": budget.seeds,
+                  "derivation": "replication k of a particle with values v: SeedSequence("
+                                "calibration_seed, spawn_key=(parameter_key(v), k)),"
+                                " parameter_key = first 8 bytes of SHA-256 of v (float64)"},
+        "scenario": "scenarios/timeline-2024-2026.yaml at the data files' values",
+        "targets_file": targets.path,
+        "targets": {t.id: {"facts": list(t.facts), "compare": t.compare,
+                           "value": t.value if not isinstance(t.value, tuple) else list(t.value),
+                           "tolerance": t.tolerance, "distance_unit": t.distance_unit,
+                           "statistic": t.statistic.describe()} for t in chosen},
+        "priors": {name: {"distribution": "uniform", "range": [float(lo), float(hi)],
+                          "why": why} for name, (lo, hi, why) in priors.items()},
+        "generations": table.to_dict(orient="records"),
+        "final_epsilon": float(table["epsilon"].iloc[-1]) if len(table) else None,
+        "evaluations": int(table["evaluations"].sum()) if len(table) else 0,
+        "simulated_particles": int(simulated),
+    }
+
+
+def _git() -> dict[str, Any]:
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "sim", "scenarios"],
+                               cwd=root, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "uncommitted_changes": None}
+    return {"commit": commit,
+            "uncommitted_changes": sorted(line[3:] for line in dirty.splitlines())}
+
+
+# --- files -------------------------------------------------------------------------------------
+
+
+def data_folder() -> Path:
+    """``sim/world/data``: where the shipped posterior lives."""
+    from sim.world.parameters import posterior_path
+
+    return Path(posterior_path()).parent
+
+
+def write_posterior(cal: Calibration, folder: Path | None = None) -> tuple[Path, Path]:
+    """Write ``posterior.csv`` (weight and values, one row per particle) and ``posterior.yaml``."""
+    import hashlib
+
+    import yaml
+
+    folder = Path(folder or data_folder())
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path, yaml_path = folder / POSTERIOR_CSV, folder / PROVENANCE_YAML
+    lines = [",".join(["weight", *cal.names])]
+    for row in cal.particles.itertuples(index=False):
+        lines.append(",".join(repr(float(x)) for x in row))
+    data = ("\n".join(lines) + "\n").encode("utf-8")
+    tmp = csv_path.with_suffix(".csv.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(csv_path)
+    provenance = {**cal.provenance, "posterior_file": POSTERIOR_CSV,
+                  "posterior_sha256": hashlib.sha256(data).hexdigest(),
+                  "particles": len(cal.particles),
+                  "summary": cal.summary().to_dict(orient="records")}
+    header = ("# Provenance of posterior.csv, written by `chipsim calibrate`"
+              " (sim/analysis/calibration.py). Do not edit by hand.\n")
+    text = header + yaml.safe_dump(_plain(provenance), sort_keys=False, allow_unicode=True,
+                                   width=100)
+    yaml_path.write_text(text, encoding="utf-8")
+    return csv_path, yaml_path
+
+
+def _plain(value: Any) -> Any:
+    """Numpy numbers and tuples as plain YAML."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
     return value
 
 
-def report(fit: Fit) -> str:
-    """The calibration as text: targets against model, and the parameter values."""
-    lines = ["target                                              reported      model   ok?"]
-    for t in TARGETS:
-        got = fit.model[t.source]
-        ok = 1 / t.tolerance <= got / t.value <= t.tolerance
-        lines.append(f"{t.source:4} {t.meaning:45} {t.value:10.3g} {got:10.3g}   "
-                     f"{'yes' if ok else 'no'}")
-    lines.append(f"loss {fit.loss_start:.4f} -> {fit.loss_best:.4f} "
-                 f"after {fit.evaluations} evaluations")
-    lines.append("parameter                          data file   calibrated")
-    for name in FREE:
-        lines.append(f"{name:34} {fit.start[name]:9.3g}   {fit.best[name]:9.3g}")
+def report(cal: Calibration) -> str:
+    """The calibration as text: the generations, then the posterior per parameter."""
+    lines = ["generation  epsilon  particles  evaluations  acceptance"]
+    for row in cal.populations.itertuples():
+        lines.append(f"{row.t:10d}  {row.epsilon:7.3f}  {row.particles:9d}  {row.evaluations:11d}"
+                     f"  {row.acceptance:10.1%}")
+    lines += ["", f"{'parameter':36} {'prior':>21}  {'posterior median (5-95 %)':>34}"]
+    for row in cal.summary().itertuples():
+        lines.append(f"{row.parameter:36} [{row.prior_low:8.4g}, {row.prior_high:8.4g}]"
+                     f"  {row.p50:10.4g} ({row.p05:9.4g} .. {row.p95:9.4g})")
     return "\n".join(lines)
+
+
+def calibrate_command(budget: Budget, *, seed: int = CALIBRATION_SEED, out: str | None = None,
+                      workers: int | None = None) -> int:
+    """``chipsim calibrate``: run the ABC-SMC, print it, write the posterior and provenance."""
+    from sim.experiments.executors import default_workers
+
+    cal = calibrate(budget, seed=seed, workers=workers or default_workers(), progress=True)
+    print(report(cal))
+    csv_path, yaml_path = write_posterior(cal, Path(out) if out else None)
+    print(f"-> {csv_path}\n-> {yaml_path}", file=sys.stderr)
+    return 0

@@ -1,274 +1,270 @@
-"""Pattern-oriented validation: does one default calibration reproduce FACTS §C at once.
+"""Validation: the model against the record's targets, calibration and held-out ones apart.
 
-Each :class:`Pattern` names its source in the record, states its target, and computes one
-statistic per seed plus whether the pattern holds in that seed. Patterns are measured on the
-timeline scenario and on variants of it built here (an earlier announcement, a smaller subsidy,
-two revenue shares), always with the same seeds, so comparisons are paired.
-
-"Of the order of X" means within a factor of three of X (half an order of magnitude either way).
-``chipsim validate`` prints the report and exits non-zero when a pattern holds in fewer than
-``threshold`` (80 %) of seeds.
+``chipsim validate`` runs the scenarios the targets read (``sim/world/data/targets.yaml``: the
+timeline and the what-ifs the patterns compare it with) on the same replications - so every
+comparison between scenarios is paired, parameter draws included - with the shipped scenario
+files' parameters, which draw from the posterior (``parameters: {from: posterior}`` in
+``scenarios/baseline.yaml``). For each target it reports its role, FACTS ids, the source value
+and tolerance, the model's median and 5-95 % range over the runs, and the share of runs that hold
+it. Calibration targets show the fit; validation targets were never used to calibrate, so they
+show how the model generalises. The command fails (exit 1) when a validation target holds in
+fewer than ``threshold`` (80 %) of the runs.
 """
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
-from dataclasses import dataclass
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from sim.scenario.library import library_file
-from sim.scenario.scenario import Scenario, load_scenario, scenario_from_dict
+from sim.analysis.batch import simulate_many
+from sim.analysis.targets import (
+    TIMELINE,
+    Runs,
+    Target,
+    Targets,
+    format_value,
+    shipped_targets,
+)
 
-#: The timeline every pattern starts from.
-TIMELINE = library_file("timeline-2024-2026.yaml")
-#: "Of the order of": within this factor of the reported figure.
-ORDER = 3.0
+if TYPE_CHECKING:
+    from sim.scenario.scenario import Scenario
 
-# Reported figures (FACTS §B) used as targets.
-F1_UNITS = 1.0e6  # H20 bought ahead of the rule in Q1 2025
-F2_USD = 5.5e9  # Nvidia's expected charge from the H20 rule
-F6_USD = 1.0e9  # smuggled Nvidia chips in the ~3 months after the tightening (lower bound)
-M14_APPROVED = 1.0e6  # H200 units approved for China
-
-
-Runs = dict[str, pd.DataFrame]
-
-
-@dataclass(frozen=True)
-class Pattern:
-    """One pattern of FACTS §C: a per-seed statistic and a per-seed pass test."""
-
-    key: str
-    title: str
-    source: str
-    target: str
-    unit: str
-    statistic: Callable[[Runs], pd.Series]
-    holds: Callable[[Runs], pd.Series]
+#: Share of runs a validation target must hold in.
+THRESHOLD = 0.8
+DEFAULT_SEEDS = 20
+VALIDATION_FILE = "validation.csv"
+RUNS_FILE = "runs.csv"
 
 
 @dataclass(frozen=True)
-class PatternResult:
-    """How one pattern fared over the seeds."""
+class TargetResult:
+    """One target over the runs: the statistic per run and whether each run holds it."""
 
-    pattern: Pattern
-    p05: float
-    p50: float
-    p95: float
-    share: float
+    target: Target
+    values: np.ndarray
 
-    def passed(self, threshold: float) -> bool:
-        """Whether it held in at least ``threshold`` of the seeds."""
+    @property
+    def held(self) -> np.ndarray:
+        """Whether each run holds the target."""
+        return self.target.holds(self.values)
+
+    @property
+    def share(self) -> float:
+        """Share of runs that hold it."""
+        return float(self.held.mean()) if len(self.values) else 0.0
+
+    def percentiles(self) -> tuple[float, float, float]:
+        """5th, 50th and 95th percentiles of the statistic (NaN runs left out)."""
+        finite = self.values[~np.isnan(self.values)]
+        if not len(finite):
+            return (np.nan, np.nan, np.nan)
+        with np.errstate(invalid="ignore"):
+            p05, p50, p95 = np.percentile(finite, [5, 50, 95])
+        return float(p05), float(p50), float(p95)
+
+    def passed(self, threshold: float = THRESHOLD) -> bool:
+        """Whether it held in at least ``threshold`` of the runs."""
         return self.share >= threshold
 
 
-# --- helpers over timeseries tables ---------------------------------------------------------
-def total(t: pd.DataFrame, column: str, start: str, end: str) -> pd.Series:
-    """Per-seed sum of a column over months start..end (YYYY-MM, inclusive)."""
-    window = t[(t["date"] >= start) & (t["date"] <= end)]
-    return window.groupby("seed")[column].sum()
+@dataclass(frozen=True)
+class Validation:
+    """Every target over the same runs."""
+
+    results: tuple[TargetResult, ...]
+    seeds: int
+    root_seed: int
+    posterior: str | None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def role(self, role: str) -> tuple[TargetResult, ...]:
+        """The results of one role's targets."""
+        return tuple(r for r in self.results if r.target.role == role)
+
+    def together(self, role: str = "validation") -> float:
+        """Share of runs that hold every target of ``role`` at once (FACTS section C)."""
+        rows = [r.held for r in self.role(role)]
+        return float(np.logical_and.reduce(rows).mean()) if rows else 1.0
+
+    def failures(self, threshold: float = THRESHOLD) -> list[TargetResult]:
+        """Validation targets that hold in fewer than ``threshold`` of the runs."""
+        return [r for r in self.role("validation") if not r.passed(threshold)]
+
+    def table(self, threshold: float = THRESHOLD) -> pd.DataFrame:
+        """``validation.csv``: one row per target."""
+        rows = []
+        for r in self.results:
+            t = r.target
+            p05, p50, p95 = r.percentiles()
+            value = t.value if not isinstance(t.value, tuple) else list(t.value)
+            rows.append({"role": t.role, "id": t.id, "facts": " ".join(t.facts),
+                         "title": t.title, "unit": t.unit, "compare": t.compare,
+                         "value": value, "tolerance": t.tolerance,
+                         "statistic": t.statistic.describe(), "p05": p05, "p50": p50,
+                         "p95": p95, "share_inside": r.share, "runs": len(r.values),
+                         "passed": r.passed(threshold)})
+        return pd.DataFrame(rows)
+
+    def runs(self) -> pd.DataFrame:
+        """``runs.csv``: each target's statistic per run (replication index as ``run``)."""
+        frame = pd.DataFrame({r.target.id: r.values for r in self.results})
+        frame.insert(0, "run", np.arange(len(frame)))
+        return frame
 
 
-def mean(t: pd.DataFrame, column: str, start: str, end: str) -> pd.Series:
-    """Per-seed mean of a column over months start..end."""
-    window = t[(t["date"] >= start) & (t["date"] <= end)]
-    return window.groupby("seed")[column].mean()
+# --- the scenarios and the runs ---------------------------------------------------------------
 
 
-def of_the_order(values: pd.Series, figure: float) -> pd.Series:
-    """Within a factor :data:`ORDER` of the reported figure."""
-    return (values >= figure / ORDER) & (values <= figure * ORDER)
+def target_scenarios(targets: Targets, keys: Sequence[str] | None = None,
+                     parameters: Mapping[str, float] | None = None) -> dict[str, Scenario]:
+    """The scenario files the targets read (the shipped library), with ``parameters`` on top."""
+    from sim.scenario.library import library_file
+    from sim.scenario.scenario import load_scenario
 
-
-# --- the patterns ----------------------------------------------------------------------------
-def _front_run(r: Runs) -> pd.Series:
-    return total(r["timeline"], "legal_export_units_H20", "2025-01", "2025-03")
-
-
-def _front_run_holds(r: Runs) -> pd.Series:
-    earlier = total(r["announced-earlier"], "legal_export_units_H20", "2024-10", "2025-03")
-    later = total(r["timeline"], "legal_export_units_H20", "2024-10", "2025-03")
-    return of_the_order(_front_run(r), F1_UNITS) & (earlier > later)
-
-
-def _charge(r: Runs) -> pd.Series:
-    return total(r["timeline"], "writedown_usd", "2025-04", "2025-04")
-
-
-def _charge_holds(r: Runs) -> pd.Series:
-    t = r["timeline"]
-    before = mean(t, "legal_export_units_H20", "2025-01", "2025-03")
-    after = mean(t, "legal_export_units_H20", "2025-04", "2025-06")
-    loss = total(t, "revenue_loss_usd_nvidia", "2025-04", "2025-06")
-    return (after < 0.05 * before) & of_the_order(_charge(r), F2_USD) & of_the_order(loss, F2_USD)
-
-
-def _diversion(r: Runs) -> pd.Series:
-    return total(r["timeline"], "grey_sales_usd", "2025-05", "2025-07")
-
-
-def _diversion_holds(r: Runs) -> pd.Series:
-    t = r["timeline"]
-    rises = total(t, "diverted_units", "2025-05", "2025-07") > total(
-        t, "diverted_units", "2025-01", "2025-03"
-    )
-    cloud_grows = total(t, "cloud_capacity_units", "2025-12", "2025-12") > total(
-        t, "cloud_capacity_units", "2025-03", "2025-03"
-    )
-    premium = mean(t, "grey_premium", "2025-04", "2025-12") > 0
-    return rises & cloud_grows & premium & of_the_order(_diversion(r), F6_USD)
-
-
-def _approval(r: Runs) -> pd.Series:
-    return total(r["timeline"], "legal_export_units_H200", "2026-01", "2026-12")
-
-
-def _approval_holds(r: Runs) -> pd.Series:
-    t = r["timeline"]
-    shipped = _approval(r)
-    vanished = total(t, "cancelled_orders_units", "2026-01", "2026-12")
-    peak = total(t, "production_units_H200", "2026-01", "2026-03") / 3
-    later = total(t, "production_units_H200", "2026-04", "2026-06") / 3
-    return (shipped < 0.1 * M14_APPROVED) & (vanished > shipped) & (later < peak)
-
-
-def _domestic(r: Runs) -> pd.Series:
-    return mean(r["timeline"], "domestic_share", "2026-01", "2026-12")
-
-
-def _domestic_holds(r: Runs) -> pd.Series:
-    before = mean(r["timeline"], "domestic_share", "2025-01", "2025-06")
-    low_subsidy = mean(r["subsidy-1x"], "domestic_share", "2026-01", "2026-12")
-    return (_domestic(r) > before) & (_domestic(r) > low_subsidy)
-
-
-def _diverted_share(t: pd.DataFrame) -> pd.Series:
-    diverted = total(t, "diverted_units", "2024-07", "2024-12")
-    legal = total(t, "legal_export_units", "2024-07", "2024-12")
-    return diverted / (diverted + legal)
-
-
-def _trade_off(r: Runs) -> pd.Series:
-    low = total(r["share-15"], "legal_export_units", "2024-07", "2024-12")
-    high = total(r["share-50"], "legal_export_units", "2024-07", "2024-12")
-    return high / low - 1.0
-
-
-def _trade_off_holds(r: Runs) -> pd.Series:
-    low, high = r["share-15"], r["share-50"]
-    revenue_down = total(high, "vendor_revenue_usd", "2024-07", "2024-12") < total(
-        low, "vendor_revenue_usd", "2024-07", "2024-12"
-    )
-    return (_trade_off(r) < 0) & revenue_down & (_diverted_share(high) > _diverted_share(low))
-
-
-PATTERNS: tuple[Pattern, ...] = (
-    Pattern("front-running", "Front-running of the H20 rule", "F1, M2",
-            "legal H20 units in Q1 2025 of the order of 1 M; more when announced 3 months "
-            "earlier", "units", _front_run, _front_run_holds),
-    Pattern("collapse-and-charge", "Collapse and charge", "F2, M2",
-            "legal H20 sales near zero after the rule; write-down and Nvidia's loss in the "
-            "next quarter each of the order of $5.5 B", "USD", _charge, _charge_holds),
-    Pattern("substitution", "Substitution into diversion", "F6, F7, F8",
-            "diverted units rise after the rule; grey sales May-Jul 2025 of the order of "
-            "$1 B; cloud capacity grows; positive grey premium", "USD", _diversion,
-            _diversion_holds),
-    Pattern("approval-not-sales", "Approval is not sales", "M11-M15, F10, F11",
-            "H200 legal shipments in 2026 under 10 % of the ~1 M approved; cancelled orders "
-            "exceed shipments; H200 output cut", "units", _approval, _approval_holds),
-    Pattern("domestic-substitution", "Domestic substitution", "M8, M9, F13",
-            "domestic share of new compute higher in 2026 than in H1 2025, and higher with a "
-            "4x subsidy than with 1x", "ratio", _domestic, _domestic_holds),
-    Pattern("share-trade-off", "Revenue share and tariff trade-off", "M7, M11, M13",
-            "a 50 % share instead of 15 % lowers legal exports and vendor revenue and raises "
-            "the diverted share", "ratio", _trade_off, _trade_off_holds),
-)
-
-
-# --- the scenarios ---------------------------------------------------------------------------
-def _variant(base: Scenario, name: str, edit: Callable[[dict], None]) -> Scenario:
-    doc = copy.deepcopy(base.resolved)
-    doc["name"] = f"{base.name}-{name}"
-    edit(doc)
-    return scenario_from_dict(doc, file=str(base.path or "<validation>"))
-
-
-def _announce_h20_earlier(doc: dict) -> None:
-    for event in doc["events"]:
-        if event["move"] == "us.licence_requirement" and "H20" in event["chips"] \
-                and event["approval"] == 0.0:
-            event["announced"] = "2025-01"
-
-
-def _subsidy_1x(doc: dict) -> None:
-    for event in doc["events"]:
-        if event["move"] == "cn.domestic_subsidy":
-            event["cost_multiple"] = 1.0
-
-
-def _share(value: float) -> Callable[[dict], None]:
-    def edit(doc: dict) -> None:
-        doc["events"] = [{"date": "2024-07", "move": "us.revenue_share", "chips": ["H20"],
-                          "share": value}]
-
-    return edit
-
-
-def scenarios(timeline: Scenario) -> dict[str, Scenario]:
-    """The timeline and the variants the patterns compare it with."""
-    baseline = _variant(timeline, "no-moves", lambda doc: doc.update(events=[]))
-    return {
-        "timeline": timeline,
-        "announced-earlier": _variant(timeline, "announced-earlier", _announce_h20_earlier),
-        "subsidy-1x": _variant(timeline, "subsidy-1x", _subsidy_1x),
-        "share-15": _variant(baseline, "share-15", _share(0.15)),
-        "share-50": _variant(baseline, "share-50", _share(0.50)),
-    }
-
-
-def validate(seeds: int = 20, workers: int = 1, timeline: Scenario | None = None,
-             parameters: dict | None = None) -> list[PatternResult]:
-    """Run the timeline and its variants and measure every pattern over ``seeds`` seeds."""
-    from sim.experiments.runner import run
-
-    base = timeline or load_scenario(TIMELINE)
-    if parameters:
-        base = base.replace(parameters={**base.parameters, **parameters})
-    runs = {name: run(s, seeds=seeds, workers=workers).timeseries
-            for name, s in scenarios(base).items()}
-    out = []
-    for pattern in PATTERNS:
-        stat = pattern.statistic(runs).to_numpy(dtype=float)
-        held = pattern.holds(runs).to_numpy(dtype=bool)
-        p05, p50, p95 = np.percentile(stat, [5, 50, 95])
-        out.append(PatternResult(pattern, float(p05), float(p50), float(p95), float(held.mean())))
+    out = {}
+    for key in keys or targets.scenarios_needed():
+        scenario = load_scenario(library_file(targets.scenario_files[key]))
+        if parameters:
+            scenario = scenario.replace(parameters={**scenario.parameters, **parameters})
+        out[key] = scenario
     return out
 
 
-def _fmt(value: float, unit: str) -> str:
-    if unit == "USD":
-        return f"${value / 1e9:.2f} B"
-    if unit == "units":
-        return f"{value:,.0f}"
-    return f"{value:.3f}"
+def simulate_scenarios(scenarios: Mapping[str, Scenario], seeds: int, workers: int = 1) -> Runs:
+    """Replications ``0..seeds-1`` of every scenario, all on the timeline's seeds."""
+    from sim.experiments.replication import replication_seed
+
+    timeline = scenarios[TIMELINE]
+    seed_list = [replication_seed(timeline.seed, i) for i in range(seeds)]
+    for key, s in scenarios.items():
+        if (s.start, s.end) != (timeline.start, timeline.end):
+            raise ValueError(f"scenario {key} covers another period than the timeline")
+    values = {key: simulate_many(s, seed_list, workers=workers) for key, s in scenarios.items()}
+    return Runs(values, timeline.start)
 
 
-def report(results: list[PatternResult], threshold: float = 0.8) -> str:
-    """The pattern report as text."""
-    lines = []
-    for r in results:
-        p = r.pattern
-        verdict = "PASS" if r.passed(threshold) else "FAIL"
-        lines += [
-            f"{verdict}  {p.title}  [{p.source}]",
-            f"      target: {p.target}",
-            f"      model:  median {_fmt(r.p50, p.unit)}  (5-95 %: {_fmt(r.p05, p.unit)} .. "
-            f"{_fmt(r.p95, p.unit)});  holds in {r.share:.0%} of seeds",
-        ]
-    failed = sum(not r.passed(threshold) for r in results)
-    lines.append(f"{len(results) - failed} of {len(results)} patterns hold in at least "
-                 f"{threshold:.0%} of seeds")
+def measure(targets: Sequence[Target], runs: Runs) -> tuple[TargetResult, ...]:
+    """Each target's statistic over the runs."""
+    return tuple(TargetResult(t, runs.evaluate(t.statistic)) for t in targets)
+
+
+def validate(seeds: int = DEFAULT_SEEDS, workers: int = 1,
+             parameters: Mapping[str, float] | None = None,
+             targets: Targets | None = None,
+             scenarios: Mapping[str, Scenario] | None = None) -> Validation:
+    """Run the targets' scenarios on ``seeds`` replications and measure every target.
+
+    Args:
+        seeds: replications (runs); each draws its parameters as the scenario files say (the
+            posterior, for the shipped library).
+        workers: worker processes.
+        parameters: values fixed on top of every scenario's (e.g. a broken parameter).
+        targets: the targets (default: the shipped file).
+        scenarios: scenario key -> scenario (default: the shipped library's files).
+
+    """
+    targets = targets or shipped_targets()
+    chosen = dict(scenarios) if scenarios is not None else target_scenarios(
+        targets, parameters=parameters)
+    runs = simulate_scenarios(chosen, seeds, workers)
+    source = chosen[TIMELINE].parameters.get("from")
+    posterior = getattr(source, "sha256", None)
+    return Validation(measure(targets.targets, runs), seeds, chosen[TIMELINE].seed, posterior)
+
+
+# --- the report --------------------------------------------------------------------------------
+
+_HEADINGS = {
+    "calibration": "Calibration targets (fitted by chipsim calibrate: the fit)",
+    "validation": "Validation targets (held out, never used to calibrate: out of sample)",
+}
+
+
+def report(v: Validation, threshold: float = THRESHOLD) -> str:
+    """The validation report as text: a table per role, then the verdict."""
+    where = f"from the posterior {v.posterior[:12]}" if v.posterior else "from the data file"
+    lines = [f"{v.seeds} runs (replications 0..{v.seeds - 1} of root seed {v.root_seed}),"
+             f" parameters {where}"]
+    for role in ("calibration", "validation"):
+        results = v.role(role)
+        if not results:
+            continue
+        lines += ["", _HEADINGS[role], _row("id", "facts", "target", "model median",
+                                           "model 5-95 %", "inside", "")]
+        for r in results:
+            t = r.target
+            p05, p50, p95 = r.percentiles()
+            verdict = "" if role == "calibration" else ("ok" if r.passed(threshold) else "FAIL")
+            lines.append(_row(t.id, ",".join(f for f in t.facts[:2]), t.target_text(),
+                              format_value(p50, t.unit),
+                              f"{format_value(p05, t.unit)} .. {format_value(p95, t.unit)}",
+                              f"{r.share:.0%}", verdict))
+        lines.append(f"all {role} targets at once: {v.together(role):.0%} of runs")
+    failed = v.failures(threshold)
+    held = len(v.role("validation")) - len(failed)
+    lines += ["", f"{held} of {len(v.role('validation'))} validation targets hold in at least"
+              f" {threshold:.0%} of runs"]
+    if failed:
+        lines.append("failing: " + ", ".join(f"{r.target.id} ({r.share:.0%})" for r in failed))
     return "\n".join(lines)
+
+
+def _row(*cells: str) -> str:
+    widths = (5, 12, 22, 14, 28, 7, 4)
+    return "  ".join(f"{c:<{w}}" for c, w in zip(cells, widths, strict=True)).rstrip()
+
+
+def validate_command(seeds: int = DEFAULT_SEEDS, workers: int | None = None,
+                     out: str | None = None, threshold: float = THRESHOLD,
+                     force: bool = False, parameters: Mapping[str, float] | None = None) -> int:
+    """``chipsim validate``: print the report; write ``validation.csv`` to ``out`` if given.
+
+    Args:
+        seeds: runs per scenario.
+        workers: worker processes (default: all cores).
+        out: folder for ``validation.csv`` and ``runs.csv``.
+        threshold: share of runs a validation target must hold in.
+        force: replace ``out``.
+        parameters: values fixed in every scenario (``--set``).
+
+    Returns:
+        0 when every validation target holds in at least ``threshold`` of the runs, else 1.
+
+    Raises:
+        ScenarioError: an unknown parameter or a value outside its range (exit 2).
+
+    """
+    from sim.experiments.executors import default_workers
+    from sim.scenario.errors import ScenarioError
+    from sim.world.parameters import DEFAULTS
+
+    for name in parameters or {}:
+        if name not in DEFAULTS:
+            raise ScenarioError(f"unknown parameter {name!r} (`chipsim list parameters`)",
+                                key="--set")
+    if out is not None:
+        from sim.experiments.folders import refuse_to_overwrite
+
+        refuse_to_overwrite(Path(out), force, file="validate")
+    result = validate(seeds=seeds, workers=workers or default_workers(), parameters=parameters)
+    print(report(result, threshold))
+    if out is not None:
+        write(result, Path(out), threshold, force)
+        print(f"-> {out}", file=sys.stderr)
+    return 0 if not result.failures(threshold) else 1
+
+
+def write(v: Validation, out: Path, threshold: float = THRESHOLD, force: bool = False) -> Path:
+    """Write ``validation.csv`` and ``runs.csv`` to ``out`` (atomically)."""
+    from sim.experiments.folders import atomic_folder, write_csv
+
+    with atomic_folder(out, force) as tmp:
+        write_csv(v.table(threshold), tmp / VALIDATION_FILE)
+        write_csv(v.runs(), tmp / RUNS_FILE)
+    return out

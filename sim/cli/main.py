@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sim.cli.attribute import add_attribute
+from sim.cli.calibrate import add_calibrate, add_validate
 from sim.scenario.errors import ScenarioError
 
 EXIT_OK = 0
@@ -67,8 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true",
                         help="show the full traceback of unexpected errors")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for add in (_add_run, _add_check, _add_list, _add_validate, _add_calibrate, _add_app,
-                _add_compare, _add_sensitivity, _add_explore, _add_discover):
+    for add in (_add_run, _add_check, _add_list):
+        add(commands)
+    add_validate(commands, _positive_int)
+    add_calibrate(commands, _positive_int)
+    for add in (_add_app, _add_compare, _add_sensitivity, _add_explore, _add_discover):
         add(commands)
     add_attribute(commands, _positive_int)
     return parser
@@ -252,55 +256,6 @@ def _silence_stdout() -> None:
     """After a closed pipe (``chipsim list moves | head``), stop Python complaining at exit."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
-
-
-# --- validate and calibrate ------------------------------------------------------------------
-
-
-def _add_validate(commands: Any) -> None:
-    validate = commands.add_parser(
-        "validate", help="check the FACTS section C patterns against the shipped defaults",
-        description="Run the 2024-2026 timeline and its variants and report, for each pattern of"
-                    " the record, its target, source, the model's median and 5-95 %% range, and"
-                    " the share of seeds in which it holds. Exit 1 if any pattern holds in"
-                    " fewer than --threshold of seeds.",
-    )
-    validate.add_argument("--seeds", type=_positive_int, default=20, metavar="N",
-                          help="replications per scenario (default 20)")
-    validate.add_argument("--workers", type=_positive_int, metavar="N",
-                          help="worker processes (default: all cores)")
-    validate.add_argument("--threshold", type=float, default=0.8, metavar="SHARE",
-                          help="share of seeds a pattern must hold in (default 0.8)")
-    validate.set_defaults(handler=_validate)
-
-
-def _validate(args: argparse.Namespace) -> int:
-    from sim.analysis.validation import report, validate
-    from sim.experiments.executors import default_workers
-
-    results = validate(seeds=args.seeds, workers=args.workers or default_workers())
-    print(report(results, args.threshold))
-    return 0 if all(r.passed(args.threshold) for r in results) else EXIT_FAILURE
-
-
-def _add_calibrate(commands: Any) -> None:
-    calibrate = commands.add_parser(
-        "calibrate", help="re-fit the calibrated parameters to the record's figures",
-        description="Fit the parameters listed in sim/calibration.py to FACTS F1, F2 and F6 by"
-                    " Nelder-Mead and print the values to put in sim/data/parameters.yaml.",
-    )
-    calibrate.add_argument("--seeds", type=_positive_int, default=6, metavar="N",
-                           help="replications per evaluation (default 6)")
-    calibrate.add_argument("--evaluations", type=_positive_int, default=60, metavar="N",
-                           help="most model evaluations (default 60)")
-    calibrate.set_defaults(handler=_calibrate)
-
-
-def _calibrate(args: argparse.Namespace) -> int:
-    from sim.analysis.calibration import calibrate, report
-
-    print(report(calibrate(seeds=args.seeds, max_evaluations=args.evaluations)))
-    return 0
 
 
 # --- app -------------------------------------------------------------------------------------
