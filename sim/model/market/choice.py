@@ -48,7 +48,9 @@ def planned_units(table: np.ndarray, free: np.ndarray, mandated: np.ndarray, opt
     share = np.divide(table, total, out=np.zeros_like(table), where=total > 0)
     dom_w = table[:, :, options.domestic_cols]
     dom_share = dom_w / np.maximum(dom_w.sum(axis=2, keepdims=True), 1e-300)
-    h100e = share.transpose(0, 2, 1)[:, :, profile_of]  # (R, K, n), a new array
+    # np.take writes a new C-ordered (R, K, n) array; fancy indexing would put R innermost in
+    # memory, and numpy's sums over agents would then add in an order that depends on R.
+    h100e = np.take(share.transpose(0, 2, 1), profile_of, axis=2)
     h100e *= free[:, None, :]
     h100e[:, options.domestic_cols, :] += (mandated[:, None, :]
                                           * dom_share.transpose(0, 2, 1)[:, :, profile_of])
