@@ -32,11 +32,30 @@ One YAML file is one experiment. Unknown keys are errors. Errors name the file, 
 | `seed` | no | root seed; replication *i* uses `SeedSequence(seed, spawn_key=(i,))` (default 0) |
 | `counterfactual` | no | `no-events` (default: this file without its events) or a path to another scenario with the same period; revenue loss is measured against it, seed by seed |
 | `population` | no | `small_buyers` (200), `smugglers` (60), `cloud_providers` (12) |
-| `parameters` | no | overrides of the defaults below by dotted name: a number, or a distribution drawn once per replication: `{uniform: [a, b]}`, `{triangular: [low, mode, high]}`, `{normal: [mean, sd]}`, `{lognormal: [mu, sigma]}`; each within the parameter's range (below) |
+| `parameters` | no | overrides of the defaults below by dotted name: a number, or a distribution drawn once per replication: `{uniform: [a, b]}`, `{triangular: [low, mode, high]}`, `{normal: [mean, sd]}`, `{lognormal: [mu, sigma]}`; each within the parameter's range (below). The key `from` is not a parameter: `from: posterior` draws the calibrated parameters from the posterior (see below), `from: defaults` turns that off |
 | `initial_policy` | no | moves already in force at `period.start`: `{move: NAME, ...parameters}` |
 | `events` | no | dated moves: `{date: YYYY-MM, announced: YYYY-MM (optional, not after date), move: NAME, note: text, id: name (optional, unique; other events and levers refer to it), ...parameters}` |
 | `drop_events` | no | ids of the parent's events to leave out (needs `extends`): a what-if without one of the record's moves |
 | `levers` | no | event fields an exploratory study varies (`chipsim explore`, `sim.ema_model`); a run ignores them: `{event: ID, field: NAME, range: [LOW, HIGH]}`, see below; a file that `extends` another inherits its levers unless it has its own |
+
+## Parameters from the posterior
+
+`parameters: {from: posterior}` (in `baseline.yaml`, so every shipped scenario has it) makes each
+replication draw one particle, by weight, from `sim/world/data/posterior.csv`, the parameter sets
+`chipsim calibrate` fitted to the record's calibration targets (its provenance:
+`posterior.yaml`). The particle gives the calibrated parameters their values; the other keys of
+`parameters:` still override them, and every other parameter keeps its default or distribution.
+The draw has its own stream, keyed by the replication's seed alone, so replication *i* takes the
+same particle in every scenario and in its counterfactual, whatever runs beside it. A file that
+extends one drawing from the posterior turns it off with `from: defaults`. The resolved scenario
+(in `manifest.json`) records the posterior's SHA-256 as `from: {posterior: SHA256}`; rebuilding
+it against another posterior is refused, since its numbers would differ.
+
+```yaml
+parameters:
+  from: posterior                      # the calibrated parameters from the posterior
+  buyers.stockpile_months.big_tech: 6  # ... except this one
+```
 
 ## Levers
 

@@ -24,6 +24,16 @@ _DISTRIBUTION = {
     },
 }
 
+_SOURCE = {
+    "description": "where parameter values come from: `posterior` draws each replication's values"
+                   " of the calibrated parameters from sim/world/data/posterior.csv (the other"
+                   " keys still override them); `defaults` turns that off; {posterior: SHA256}"
+                   " is the resolved form a manifest records",
+    "oneOf": [{"enum": ["posterior", "defaults"]},
+              {"type": "object", "additionalProperties": False, "required": ["posterior"],
+               "properties": {"posterior": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}}],
+}
+
 _LEVER = {
     "type": "object", "additionalProperties": False, "required": ["event", "field", "range"],
     "description": "a number parameter of an event's move that a study (chipsim explore) varies",
@@ -57,13 +67,14 @@ def scenario_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a scenario file."""
     from sim.moves import MOVES
     from sim.scenario.scenario import POPULATION_LIMITS
-    from sim.world.parameters import DEFAULTS
+    from sim.world.parameters import DEFAULTS, SOURCE_KEY
 
     def moves(dated: bool) -> dict[str, Any]:
         return {"type": "array",
                 "items": {"oneOf": [_move_schema(n, MOVES[n], dated) for n in sorted(MOVES)]}}
 
-    parameters = {name: {"description": f"{spec.meaning} [{spec.unit}, range"
+    parameters: dict[str, Any] = {SOURCE_KEY: _SOURCE}
+    parameters |= {name: {"description": f"{spec.meaning} [{spec.unit}, range"
                                         f" {spec.range_text}; {spec.source}]",
                          "oneOf": [{"type": "number", "minimum": spec.low, "maximum": spec.high},
                                    {"$ref": "#/$defs/distribution"}]}
