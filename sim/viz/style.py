@@ -6,7 +6,9 @@ global figure manager, and rendering is deterministic (fixed size, fixed margins
 layout). In a notebook a returned :class:`~matplotlib.figure.Figure` displays inline as usual.
 
 The run figures (:mod:`sim.viz.run_figures`), the story and comparison figures
-(:mod:`sim.viz.story`, :mod:`sim.viz.comparison`) and the dashboard's live figures build on
+(:mod:`sim.viz.story`, :mod:`sim.viz.comparison`), the attribution waterfalls
+(:mod:`sim.viz.attribution`), the discovery figures (:mod:`sim.viz.discovery`) and the
+dashboard's live figures build on
 the helpers here, so every chipsim figure shares one palette, panel style, title block
 and source line: :data:`OKABE_ITO`, :data:`CHANNEL_COLOURS`, :func:`new_figure`,
 :func:`style_panel`, :func:`plot_band`, :func:`band_handle`, :func:`title_block`,
