@@ -201,7 +201,7 @@ def markdown(table: pd.DataFrame, meta: dict[str, Any]) -> str:
     lines = [START_MARK, "",
              f"Morris screening of {meta['parameters']} parameters ({meta['trajectories']}"
              f" trajectories, {meta['points']} points x {meta['seeds']} seeds, design seed"
-             f" {DESIGN_SEED}; {meta['wall_min']:.0f} min). mu* is the mean absolute change of"
+             f" {DESIGN_SEED}). mu* is the mean absolute change of"
              " the output when the parameter moves across its range (in the output's unit);"
              " *score* is mu* over the output's largest, averaged over the outputs of the"
              " table. Raw table: [drivers.csv](drivers.csv).", ""]
@@ -224,7 +224,7 @@ def _short(output: str) -> str:
 
 def update_model_doc(text: str, path: Path = MODEL_DOC) -> bool:
     """Replace the text between the markers in ``docs/model.md``; False if there are none."""
-    doc = path.read_text(encoding="utf-8")
+    doc = path.read_text(encoding="utf-8") if path.exists() else ""
     if START_MARK not in doc or END_MARK not in doc:
         return False
     head, rest = doc.split(START_MARK, 1)
@@ -242,20 +242,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--csv", type=Path, default=CSV_FILE)
     parser.add_argument("--doc", type=Path, default=MODEL_DOC)
+    parser.add_argument("--render", action="store_true",
+                        help="only rewrite the tables in --doc from an existing --csv")
     args = parser.parse_args(argv)
     clock = time.perf_counter()
-    result, ranges, left_out = screen(args.trajectories, args.seeds, args.workers)
-    table = drivers_table(result, ranges)
-    args.csv.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.csv, index=False, lineterminator="\n", float_format="%.6g")
-    meta = {"parameters": len(ranges), "trajectories": args.trajectories,
-            "points": len(result.X), "seeds": args.seeds,
-            "wall_min": (time.perf_counter() - clock) / 60}
+    if args.render:
+        table = pd.read_csv(args.csv)
+    else:
+        result, ranges, left_out = screen(args.trajectories, args.seeds, args.workers)
+        table = drivers_table(result, ranges)
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.csv, index=False, lineterminator="\n", float_format="%.6g")
+        print(f"left out: {left_out}", file=sys.stderr)
+    d = table["parameter"].nunique()
+    meta = {"parameters": d, "trajectories": args.trajectories,
+            "points": args.trajectories * (d + 1), "seeds": args.seeds}
     text = markdown(table, meta)
     if not update_model_doc(text, args.doc):
         print(text)
-    print(f"left out: {left_out}", file=sys.stderr)
-    print(f"-> {args.csv} ({meta['wall_min']:.1f} min)", file=sys.stderr)
+    print(f"-> {args.csv} ({(time.perf_counter() - clock) / 60:.1f} min)", file=sys.stderr)
     return 0
 
 
