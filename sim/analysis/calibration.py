@@ -99,10 +99,10 @@ class Budget:
 
     """
 
-    population: int = 500
-    generations: int = 20
-    evaluations: int = 80_000
-    min_epsilon: float = 0.5
+    population: int = 1000
+    generations: int = 25
+    evaluations: int = 90_000
+    min_epsilon: float = 0.3
     seeds: int = 3
 
 
