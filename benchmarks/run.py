@@ -346,10 +346,10 @@ def measure_parallel(n: int, yard: float, command: bool) -> tuple[list[Row], flo
             ", best of 2", f"{_fmt_s(times[w])} = {_fmt_s(times[w] / n)} per replication",
             _ratio(times[w], yard))
         for w in (1, 2)]
-    rows.append(Row("Parallel efficiency of the simulation t1 / (2 t2)", f"{eff:.2f}{note}", "-",
+    rows.append(Row("Parallel efficiency of the simulation t1 / (2 t2)", f"{eff:.3f}{note}", "-",
                     f">= {TARGET_EFFICIENCY}", "yes" if eff >= TARGET_EFFICIENCY else "NO",
-                    f"{TARGET_EFFICIENCY - eff:.2f} short" if eff < TARGET_EFFICIENCY
-                    else f"{eff - TARGET_EFFICIENCY:.2f} above"))
+                    f"{TARGET_EFFICIENCY - eff:.3f} short" if eff < TARGET_EFFICIENCY
+                    else f"{eff - TARGET_EFFICIENCY:.3f} above"))
     if not command:
         rows.append(Row(f"`chipsim run` {n} seeds", "not measured (--quick)"))
         return rows, eff
