@@ -80,7 +80,7 @@ class BuyerBook(mesa.Agent):
 
         def per_class(prefix: str) -> np.ndarray:
             values = group(p, prefix)
-            return np.hstack([values[c] for c in BUYER_CLASSES])[:, self.buyer_class]
+            return np.take(np.hstack([values[c] for c in BUYER_CLASSES]), self.buyer_class, axis=1)
 
         split = per_class("buyers.train_weight")  # training share of each buyer's demand
         shares = np.repeat(self._shares(sizes), len(WORKLOADS), axis=1)
@@ -273,7 +273,7 @@ class Profiles:
 
         def per_class(prefix: str) -> np.ndarray:
             values = group(params, prefix)
-            return np.hstack([values[c] for c in BUYER_CLASSES])[:, self.buyer_class]
+            return np.take(np.hstack([values[c] for c in BUYER_CLASSES]), self.buyer_class, axis=1)
 
         r = next(iter(params.values())).shape[0]
         self.train_weight = np.broadcast_to((~self.inference).astype(float), (r, count))
@@ -285,7 +285,8 @@ class Profiles:
     def total(self, per_need: np.ndarray) -> np.ndarray:
         """Per-need values (R, n) summed by profile: (R, P) (0 for a profile with no need)."""
         out = np.zeros((per_need.shape[0], self.count))
-        out[:, self.present] = np.add.reduceat(per_need[:, self.order], self.starts, axis=1)
+        by_profile = np.take(per_need, self.order, axis=1)
+        out[:, self.present] = np.add.reduceat(by_profile, self.starts, axis=1)
         return out
 
 

@@ -69,7 +69,7 @@ class CloudFleet(mesa.Agent):
         p = self.model.params
         base = (self.model.list_price(CLOUD_CHIP) * (1.0 + p["clouds.markup"])
                 / p["clouds.amortisation_months"])
-        return base * self.cost_factor[:, self.country]
+        return base * np.take(self.cost_factor, self.country, axis=1)
 
     def market_rent(self) -> np.ndarray:
         """The rent a new renter expects: open providers' rents weighted by their room (R, 1)."""
@@ -107,7 +107,7 @@ class CloudFleet(mesa.Agent):
         used = self.by_country(self.capacity)  # (R, countries)
         providers = np.bincount(self.country, minlength=len(CLOUD_COUNTRIES))
         headroom = np.maximum(self.country_room - used, 0.0) / np.maximum(providers, 1)
-        room = np.minimum(grow, headroom[:, self.country])
+        room = np.minimum(grow, np.take(headroom, self.country, axis=1))
         return np.where(self.complies, 0.0, room)
 
     def install(self, units: np.ndarray, price: np.ndarray) -> np.ndarray:

@@ -72,8 +72,8 @@ class Market:
         o = offers(ctx, self.who, k, self.orders.queue_months)  # per profile
         table = weights(o.price, o.mult, o.open, k.profile_perf_floor, elasticity)
         state = prof.buyer_class == BUYER_CLASSES.index("state_dcs")
-        floor = (ctx.policy.min_domestic_share(state, 1 - prof.train_weight)
-                 * prof.compliance)[:, prof.of]
+        floor = np.take(ctx.policy.min_domestic_share(state, 1 - prof.train_weight)
+                        * prof.compliance, prof.of, axis=1)
         free = book.demand * (1 - floor)
         premium = self.grey.clear(prof.total(free), table, o.mult[:, :, k.k_grey],
                                   o.open[:, :, k.k_grey], terms)

@@ -113,7 +113,7 @@ class OrderBook:
         files = vendor.files_licence(chip, per_group, legal_price(self.ctx, chip))
         cost = vendor.pay_licence_costs(files.sum(axis=1, keepdims=True))
         self.licence_cost = self.licence_cost + cost
-        return files[:, self.group_of]
+        return np.take(files, self.group_of, axis=1)
 
     def due(self, chip: str) -> np.ndarray | None:
         """Orders of ``chip`` arriving this month that may ship (R, n); refused ones cancelled."""
