@@ -5,7 +5,8 @@ scenario for a list of (seed, parameter values) pairs. The model steps up to :da
 replications at once (``ChipTradeModel(scenario, seeds, parameter_sets)``, ~25 ms a timeline
 replication instead of ~120 ms alone), and chunks run in worker processes when asked. A
 replication's numbers do not depend on its chunk or its worker (keyed draws), so the result is
-the same for any ``workers``.
+the same for any ``workers``. The model is imported before the workers fork, so a long run (a
+calibration) uses one version of the code throughout, even if files change meanwhile.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ def simulate_many(scenario: Scenario, seeds: Sequence[np.random.SeedSequence],
         replications x months x :data:`~sim.model.metrics.MODEL_METRICS`.
 
     """
+    import sim.experiments.replication  # noqa: F401 - workers fork with the model as loaded here
+
     sets = list(parameter_sets) if parameter_sets is not None else [{}] * len(seeds)
     if len(sets) != len(seeds):
         raise ValueError("one parameter set per seed")

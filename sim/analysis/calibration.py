@@ -238,6 +238,7 @@ def calibrate(budget: Budget = DEFAULT_BUDGET, *, seed: int = CALIBRATION_SEED,
                        eps=pyabc.QuantileEpsilon(alpha=0.5),
                        transitions=pyabc.MultivariateNormalTransition())
     clock, started = time.perf_counter(), datetime.now(UTC)
+    code = _code()  # the code as it is when the run starts (imported once, see batch.py)
     state = np.random.get_state()
     np.random.seed(seed % 2**32)
     try:
@@ -254,8 +255,8 @@ def calibrate(budget: Budget = DEFAULT_BUDGET, *, seed: int = CALIBRATION_SEED,
     for key, name in zip(keys, names, strict=True):
         particles[name] = frame[key].to_numpy(dtype=float)
     table = _generations(populations)
-    provenance = _provenance(budget, seed, names, priors, chosen, targets, table, sampler,
-                             started, time.perf_counter() - clock)
+    provenance = _provenance(budget, seed, priors, chosen, targets, table, sampler,
+                             started, time.perf_counter() - clock, code)
     return Calibration(names, particles, table, provenance)
 
 
@@ -268,19 +269,17 @@ def _generations(populations: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index(drop=True)
 
 
-def _provenance(budget: Budget, seed: int, names: Sequence[str], priors: Mapping,
-                chosen: Sequence[Target], targets: Targets, table: pd.DataFrame,
-                sampler: Any, started: datetime, wall: float) -> dict[str, Any]:
+def _provenance(budget: Budget, seed: int, priors: Mapping, chosen: Sequence[Target],
+                targets: Targets, table: pd.DataFrame, sampler: Any, started: datetime,
+                wall: float, code: dict[str, Any]) -> dict[str, Any]:
     import pyabc
-
-    from sim.experiments.store import code_fingerprint
 
     simulated = sum(h["simulated"] for h in sampler.history)
     return {
         "command": " ".join(["chipsim", *sys.argv[1:]]) if sys.argv else "chipsim calibrate",
         "date_utc": started.isoformat(timespec="seconds"),
         "wall_time_min": round(wall / 60, 1),
-        "code": {**_git(), "fingerprint": code_fingerprint()},
+        "code": code,
         "method": {
             "library": f"pyabc {pyabc.__version__} (numpy {np.__version__})",
             "algorithm": "ABC-SMC: uniform priors, population t=0 from the priors, then a"
@@ -312,6 +311,14 @@ def _provenance(budget: Budget, seed: int, names: Sequence[str], priors: Mapping
         "evaluations": int(table["evaluations"].sum()) if len(table) else 0,
         "simulated_particles": int(simulated),
     }
+
+
+def _code() -> dict[str, Any]:
+    """The git commit, uncommitted changes under sim/ and scenarios/, and the code fingerprint."""
+    import sim.experiments.replication  # noqa: F401 - the model, loaded now (see batch.py)
+    from sim.experiments.store import code_fingerprint
+
+    return {**_git(), "fingerprint": code_fingerprint()}
 
 
 def _git() -> dict[str, Any]:
