@@ -107,11 +107,13 @@ class SmugglerNetwork(mesa.Agent):
         return buy + self.route_cost * crowded + self._permits("cost_usd")
 
     def route_terms(self) -> tuple[np.ndarray, np.ndarray]:
-        """The month's (detection, unit cost) on each route, each (R, routes).
+        """The month's (detection, unit cost) each smuggler faces on its route, each (R, n).
 
-        Worked out once a month: neither changes while the market clears.
+        Worked out once a month: neither changes while the market clears, which asks for the
+        supply at a dozen or so trial prices.
         """
-        return self.detection(), self.unit_cost()
+        return tuple(np.take_along_axis(t, self.route, axis=1)
+                     for t in (self.detection(), self.unit_cost()))
 
     def mean_detection(self) -> np.ndarray:
         """Detection on the routes, weighted by where smugglers are (R, 1): buyers' risk signal."""
@@ -132,7 +134,7 @@ class SmugglerNetwork(mesa.Agent):
         Smuggler i ships ``clip((price x (1 - q_i) / cost_i - 1) / markup_i, 0, 1)`` of its
         capacity and delivers the share ``1 - q_i`` of it.
         """
-        q, cost = (np.take_along_axis(t, self.route, axis=1) for t in terms)
+        q, cost = terms
         keep = 1.0 - q
         share = np.clip((price * keep / cost - 1.0) / self.markup, 0.0, 1.0)
         return (share * self.capacity * self.active * keep).sum(axis=1, keepdims=True)
@@ -140,7 +142,7 @@ class SmugglerNetwork(mesa.Agent):
     def plan_shipments(self, price: np.ndarray, terms: tuple[np.ndarray, np.ndarray]
                        ) -> np.ndarray:
         """Decide this month's shipments at the clearing price; return units to buy (R, 1)."""
-        q, cost = (np.take_along_axis(t, self.route, axis=1) for t in terms)
+        q, cost = terms
         margin = price * (1.0 - q) / cost - 1.0
         self.shipped = np.clip(margin / self.markup, 0.0, 1.0) * self.capacity * self.active
         return self.shipped.sum(axis=1, keepdims=True)
@@ -149,7 +151,7 @@ class SmugglerNetwork(mesa.Agent):
                       ) -> tuple[np.ndarray, np.ndarray]:
         """Ship what was bought; enforcement seizes some. Return (delivered, seized) units."""
         self.shipped = self.shipped * bought_share
-        q = np.take_along_axis(terms[0], self.route, axis=1)
+        q = terms[0]
         u = self.model.draws.uniform("seizure", self.model.month, self.size)
         self.seized = (u < q) & (self.shipped > 0)
         seized = np.where(self.seized, self.shipped, 0.0)

@@ -52,8 +52,8 @@ def planned_units(table: np.ndarray, free: np.ndarray, mandated: np.ndarray, opt
     # memory, and numpy's sums over agents would then add in an order that depends on R.
     h100e = np.take(share.transpose(0, 2, 1), profile_of, axis=2)
     h100e *= free[:, None, :]
-    h100e[:, options.domestic_cols, :] += (mandated[:, None, :]
-                                          * dom_share.transpose(0, 2, 1)[:, :, profile_of])
+    dom_by_need = np.take(dom_share.transpose(0, 2, 1), profile_of, axis=2)
+    h100e[:, options.domestic_cols, :] += mandated[:, None, :] * dom_by_need
     return np.multiply(h100e, options.units_per_h100e, out=h100e)  # H100e -> units
 
 

@@ -56,7 +56,7 @@ class GreyMarket:
                 price), (R, P, K).
             mult_grey: per profile, the grey option's effective-cost multiplier (R, P).
             open_grey: per profile, whether it may buy smuggled chips (R, P).
-            terms: this month's detection and unit cost per route (smugglers' route terms).
+            terms: this month's detection and unit cost each smuggler faces (its route terms).
 
         """
         theta = self.elasticity
