@@ -96,6 +96,13 @@ def test_batches_cover_every_index_once_in_order():
         assert max(len(b) for b in batches) <= limit
 
 
+def test_one_slot_steps_a_small_ensemble_as_one_batch():
+    """Nothing is gained by cutting work for a single worker: 4 seeds are one model of R = 4."""
+    assert plan_batches(list(range(4)), 1, 64) == [[0, 1, 2, 3]]
+    assert [len(b) for b in plan_batches(list(range(100)), 1, 64)] == [50, 50]
+    assert [len(b) for b in plan_batches(list(range(8)), 2, 64)] == [2, 2, 2, 2]
+
+
 def test_one_worker_runs_in_this_process_and_several_in_a_pool():
     assert make_executor(1).kind == make_executor(None).kind == "serial"
     assert make_executor(3).kind == "processes" and make_executor(3).slots == 3

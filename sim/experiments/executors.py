@@ -136,11 +136,14 @@ BATCH_LIMIT = 64
 def plan_batches(indices: Sequence[int], slots: int, limit: int) -> list[list[int]]:
     """Cut ``indices`` into consecutive batches: about two per slot, at most ``limit`` long.
 
-    Small batches keep every worker busy to the end and stream results often; large ones are
-    stepped together as one array program and cost much less per replication. The plan changes
-    nothing in the results.
+    Several workers get about two batches each, so none waits long at the end; one slot gets
+    as few batches as ``limit`` allows (no other worker to keep busy). Large batches are stepped
+    together as one array program and cost much less per replication. The plan changes nothing
+    in the results.
     """
-    size = max(1, min(limit, -(-len(indices) // (max(1, slots) * 2))))
+    per_slot = 1 if slots <= 1 else 2
+    count = max(slots * per_slot, -(-len(indices) // max(1, limit)))  # batches, even in size
+    size = max(1, -(-len(indices) // count))
     return [list(indices[i:i + size]) for i in range(0, len(indices), size)]
 
 
