@@ -202,3 +202,25 @@ def test_sigkill_leaves_nothing_that_looks_finished_and_resume_completes(scenari
         (reference / "timeseries.csv").read_bytes()
     assert not work_folder(target).exists()
     assert not list(target.parent.glob(".tiny-resume.tmp-*"))  # the killed writer's leftovers
+
+
+def test_the_code_fingerprint_covers_the_model_and_its_data(monkeypatch):
+    """A resumed run refuses other code: the fingerprint must see every layer, not one."""
+    from sim.experiments import store
+
+    store.code_fingerprint.cache_clear()
+    before = store.code_fingerprint()
+    real = Path.read_bytes
+    changed = {"model/market/choice.py", "world/data/parameters.yaml"}
+
+    def edited(path: Path) -> bytes:
+        text = real(path)
+        return text + b"# edited" if path.as_posix().endswith(tuple(changed)) else text
+
+    monkeypatch.setattr(Path, "read_bytes", edited)
+    store.code_fingerprint.cache_clear()
+    try:
+        assert store.code_fingerprint() != before
+    finally:
+        monkeypatch.undo()
+        store.code_fingerprint.cache_clear()

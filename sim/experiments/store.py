@@ -62,7 +62,7 @@ def work_folder(target: Path | str) -> Path:
 @functools.cache
 def code_fingerprint() -> str:
     """SHA-256 over chipsim's source and data files: changes whenever the model code does."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # sim/, not only this subpackage
     digest = hashlib.sha256()
     files = sorted(p for p in package.rglob("*")
                    if p.is_file() and p.suffix in (".py", ".yaml") and "__pycache__" not in p.parts)
