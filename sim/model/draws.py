@@ -26,11 +26,12 @@ import hashlib
 import numpy as np
 from scipy.special import ndtri
 
+from sim.model.kernels import keyed_uniform
+
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_AGENT = np.uint64(0xD1B54A32D192ED03)
-_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
 _UNIT = 2.0**-53
 #: The month key of draws made when the model is built (agents' fixed traits).
 AT_START = -(2**40)
@@ -80,10 +81,7 @@ class Draws:
 
     def uniform(self, purpose: str, month: int, n: int, start: int = 0) -> np.ndarray:
         """Uniform [0, 1) draws for agents ``start .. start + n - 1``: shape (R, n)."""
-        month_base = mix64(self._stream(purpose) + _month_key(month))
-        index = (np.arange(start + 1, start + n + 1, dtype=np.uint64) * _AGENT)[None, :]
-        bits = mix64(month_base + index) >> _S11
-        return bits.astype(np.float64) * _UNIT
+        return keyed_uniform(self._stream(purpose)[:, 0], _month_key(month)[0], start, n)
 
     def normal(self, purpose: str, month: int, n: int) -> np.ndarray:
         """Standard normal draws (inverse CDF of the uniform draws), shape (R, n)."""

@@ -35,6 +35,7 @@ import mesa
 import numpy as np
 
 from sim.model.draws import AT_START
+from sim.model.kernels import blend_into
 from sim.world.actors import BIG_TECH, BUYER_CLASSES, CHANNELS, COHORTS
 from sim.world.catalogue import US_CHIPS
 from sim.world.parameters import group
@@ -209,8 +210,7 @@ class BuyerBook(mesa.Agent):
 
     def note_usual_purchases(self, units: np.ndarray, weight: np.ndarray) -> None:
         """Update usual purchases of each US part with this month's plan (weight of the latest)."""
-        self.usual_units *= 1 - weight[..., None]
-        self.usual_units += weight[..., None] * units
+        blend_into(self.usual_units, units, weight)
 
     # --- offshore cloud rentals ---------------------------------------------------------------
     def start_rentals(self, capacity: np.ndarray) -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.model.kernels import spend_per_need, spread_to_needs
 from sim.world.catalogue import US_CHIPS
 
 if TYPE_CHECKING:
@@ -48,13 +49,8 @@ def planned_units(table: np.ndarray, free: np.ndarray, mandated: np.ndarray, opt
     share = np.divide(table, total, out=np.zeros_like(table), where=total > 0)
     dom_w = table[:, :, options.domestic_cols]
     dom_share = dom_w / np.maximum(dom_w.sum(axis=2, keepdims=True), 1e-300)
-    # np.take writes a new C-ordered (R, K, n) array; fancy indexing would put R innermost in
-    # memory, and numpy's sums over agents would then add in an order that depends on R.
-    h100e = np.take(share.transpose(0, 2, 1), profile_of, axis=2)
-    h100e *= free[:, None, :]
-    dom_by_need = np.take(dom_share.transpose(0, 2, 1), profile_of, axis=2)
-    h100e[:, options.domestic_cols, :] += mandated[:, None, :] * dom_by_need
-    return np.multiply(h100e, options.units_per_h100e, out=h100e)  # H100e -> units
+    return spread_to_needs(share, dom_share, free, mandated, profile_of,
+                           options.units_per_h100e, options.domestic_cols.start)
 
 
 def budget_scale(units: np.ndarray, price: np.ndarray, trend: np.ndarray,
@@ -64,7 +60,7 @@ def budget_scale(units: np.ndarray, price: np.ndarray, trend: np.ndarray,
     ``units`` (R, K, n), ``price`` (R, K). Spending is capped at ``buyers.budget_multiple``
     times the need's normal spend (its trend demand at the H100's price).
     """
-    spend = (units * price[:, :, None]).sum(axis=1)
+    spend = spend_per_need(units, price)
     cap = budget_multiple * trend * h100_price
     return np.minimum(1.0, np.divide(cap, spend, out=np.ones_like(cap), where=spend > 0))
 

@@ -1,0 +1,99 @@
+"""Compiled loops for the model's hottest passes, bit for bit what the numpy they replace does.
+
+A month's market works on tables of (replications, options, needs) - about a million numbers
+at the runner's batch of 64 - and numpy passes over them several times (a temporary per
+operation). These loops pass once. Each does the same floating-point operations in the same
+order as the numpy expression quoted in its docstring (numba's default: no fast-math, so no
+reassociation and no fused multiply-add), so the model's numbers do not change; the tests
+compare both ways on random tables and the runs' bytes. Compiled on first use and cached next
+to this file (``cache=True``).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+_jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_AGENT = np.uint64(0xD1B54A32D192ED03)
+_UNIT = 2.0**-53
+
+
+@_jit
+def _mix64(z: np.uint64) -> np.uint64:
+    z = (z ^ (z >> np.uint64(30))) * _M1
+    z = (z ^ (z >> np.uint64(27))) * _M2
+    return z ^ (z >> np.uint64(31))
+
+
+@_jit
+def keyed_uniform(stream: np.ndarray, month_key: np.uint64, start: int, n: int) -> np.ndarray:
+    """Keyed uniform draws (R, n): ``mix64(mix64(stream + month_key) + (i + 1) * G2) >> 11``.
+
+    ``stream`` is each replication's purpose key (R,); :meth:`sim.model.draws.Draws.uniform`
+    documents the scheme.
+    """
+    out = np.empty((stream.shape[0], n))
+    for r in range(stream.shape[0]):
+        month_base = _mix64(stream[r] + month_key)
+        for i in range(n):
+            bits = _mix64(month_base + np.uint64(start + i + 1) * _AGENT) >> np.uint64(11)
+            out[r, i] = np.float64(bits) * _UNIT
+    return out
+
+
+@_jit
+def spread_to_needs(share: np.ndarray, dom_share: np.ndarray, free: np.ndarray,
+                    mandated: np.ndarray, profile_of: np.ndarray, units_per_h100e: np.ndarray,
+                    dom_start: int) -> np.ndarray:
+    """Units of each option each need plans, (R, K, n), from per-profile shares.
+
+    As numpy: ``h = take(share^T, profile_of) * free``; on the domestic columns
+    ``h += mandated * take(dom_share^T, profile_of)``; then ``h * units_per_h100e``.
+    """
+    replications, _, options = share.shape
+    n = profile_of.shape[0]
+    dom_stop = dom_start + dom_share.shape[2]
+    units = np.empty((replications, options, n))
+    for r in range(replications):
+        for k in range(options):
+            domestic = dom_start <= k < dom_stop
+            for i in range(n):
+                h = share[r, profile_of[i], k] * free[r, i]
+                if domestic:
+                    h = h + mandated[r, i] * dom_share[r, profile_of[i], k - dom_start]
+                units[r, k, i] = h * units_per_h100e[r, k, i]
+    return units
+
+
+@_jit
+def spend_per_need(units: np.ndarray, price: np.ndarray) -> np.ndarray:
+    """What each need's plan costs, (R, n): ``(units * price[:, :, None]).sum(axis=1)``.
+
+    Summed over options in order, starting from the first option's term, as numpy's reduction
+    over a middle axis does.
+    """
+    replications, options, n = units.shape
+    spend = np.empty((replications, n))
+    for r in range(replications):
+        for i in range(n):
+            spend[r, i] = units[r, 0, i] * price[r, 0]
+        for k in range(1, options):
+            for i in range(n):
+                spend[r, i] = spend[r, i] + units[r, k, i] * price[r, k]
+    return spend
+
+
+@_jit
+def blend_into(average: np.ndarray, latest: np.ndarray, weight: np.ndarray) -> None:
+    """Exponential average in place, (R, m, n): ``average *= 1 - w; average += w * latest``."""
+    replications, m, n = average.shape
+    for r in range(replications):
+        keep = 1 - weight[r, 0]
+        w = weight[r, 0]
+        for j in range(m):
+            for i in range(n):
+                average[r, j, i] = average[r, j, i] * keep + w * latest[r, j, i]
