@@ -118,14 +118,15 @@ def test_runner_checks_conservation_in_every_replication(monkeypatch):
     real, checked = Ledger.check, []
 
     def counting(self, model) -> None:  # noqa: ANN001
-        checked.append(model.experiment.name)
+        checked.extend([model.experiment.name] * model.replications)  # all of a batch at once
         real(self, model)
 
     monkeypatch.setattr(Ledger, "check", counting)
     scenario = load_scenario(TIMELINE)
     results = runner.run(scenario, seeds=2, check_conservation=True)
     assert results.failures == {}
-    # every month (burn-in included) of both replications, scenario and counterfactual
+    # every month (burn-in included) of both replications, scenario and counterfactual, whether
+    # they are stepped one by one or together
     burn_in = scenario.parameters.get("model.burn_in_months",
                                       DEFAULTS["model.burn_in_months"].value)
     months = len(scenario.months) + int(burn_in)
