@@ -41,12 +41,14 @@ def load_posterior_files(folder: Path | None = None) -> tuple[pd.DataFrame, dict
 
 def posterior_figure(particles: pd.DataFrame, provenance: Mapping[str, Any]) -> Figure:
     """Weighted histograms of each fitted parameter over its prior range (small multiples)."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     from sim.viz.style import GREY, OKABE_ITO, new_figure, source_line, style_panel, title_block
 
     names = [c for c in particles.columns if c != "weight"]
     cols = 2
     rows = (len(names) + cols - 1) // cols
-    width, panel_h, top, bottom = 9.0, 1.45, 1.05, 0.45
+    width, panel_h, top, bottom = 9.0, 1.7, 1.05, 0.45
     fig = new_figure(width, top + rows * panel_h + bottom)
     height = fig.get_figheight()
     w = particles["weight"].to_numpy()
@@ -54,8 +56,8 @@ def posterior_figure(particles: pd.DataFrame, provenance: Mapping[str, Any]) -> 
         low, high = provenance["priors"][name]["range"]
         r, c = divmod(i, cols)
         ax = fig.add_axes([(0.45 + c * width / cols) / width,
-                           (bottom + (rows - 1 - r) * panel_h + 0.42) / height,
-                           (width / cols - 0.8) / width, (panel_h - 0.75) / height])
+                           (bottom + (rows - 1 - r) * panel_h + 0.62) / height,
+                           (width / cols - 0.8) / width, (panel_h - 0.95) / height])
         bins = np.linspace(low, high, 21)
         ax.hist(particles[name], bins=bins, weights=w, color=OKABE_ITO["blue"], alpha=0.85,
                 zorder=2)
@@ -66,8 +68,10 @@ def posterior_figure(particles: pd.DataFrame, provenance: Mapping[str, Any]) -> 
         ax.set_title(name, fontsize=9, loc="left")
         style_panel(ax, size=7.5)
         ax.set_yticks([])
-        ax.text(1.0, 1.02, f"median {p50:.3g} (5-95 %: {p05:.3g} .. {p95:.3g})",
-                transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color=GREY)
+        ax.xaxis.set_major_locator(MaxNLocator(6))
+        ax.xaxis.set_major_formatter(FuncFormatter(_tick))
+        ax.set_xlabel(f"median {_tick(p50)}; 5-95 %: {_tick(p05)} .. {_tick(p95)}",
+                      fontsize=7.5, color=GREY, labelpad=2)
     gens = provenance.get("generations") or [{}]
     title_block(fig, "Posterior of the calibrated parameters",
                 [f"ABC-SMC (pyabc): {len(particles)} particles after {len(gens)} generations,"
@@ -77,6 +81,15 @@ def posterior_figure(particles: pd.DataFrame, provenance: Mapping[str, Any]) -> 
     source_line(fig, f"chipsim; sim/world/data/posterior.csv, calibrated"
                      f" {provenance.get('date_utc', '?')[:10]}")
     return fig
+
+
+def _tick(value: float, _pos: int | None = None) -> str:
+    """A compact number: ``120k``, ``1.2M``, ``0.85``, ``4.5``."""
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.3g}M"
+    if abs(value) >= 1e3:
+        return f"{value / 1e3:.3g}k"
+    return f"{value:.3g}"
 
 
 def _prior_table(particles: pd.DataFrame, provenance: Mapping[str, Any]) -> list[str]:
@@ -119,8 +132,9 @@ def _targets(v: Validation, role: str, threshold: float) -> list[str]:
 
 
 def page(particles: pd.DataFrame, provenance: Mapping[str, Any], v: Validation,
-         figure: str | None = None, threshold: float = THRESHOLD) -> str:
-    """The Markdown of ``docs/calibration.md``."""
+         figure: str | None = None, threshold: float = THRESHOLD,
+         commit: str | None = None) -> str:
+    """The Markdown of ``docs/calibration.md`` (``commit``: the code the runs used)."""
     code = provenance.get("code", {})
     budget = provenance.get("budget", {})
     failed = v.failures(threshold)
@@ -157,7 +171,8 @@ def page(particles: pd.DataFrame, provenance: Mapping[str, Any], v: Validation,
         *([f"![posterior]({figure})", ""] if figure else []),
         f"## Fit to the calibration targets ({v.seeds} runs)", "",
         f"Each run is one replication of the timeline drawing one particle from the posterior"
-        f" (replications 0..{v.seeds - 1} of root seed {v.root_seed}).", "",
+        f" (replications 0..{v.seeds - 1} of root seed {v.root_seed})"
+        + (f", at commit `{commit[:12]}`" if commit else "") + ".", "",
         *_targets(v, "calibration", threshold), "",
         "## Held-out checks: the validation targets", "",
         f"Never used to calibrate. A target passes when it holds in at least {threshold:.0%}"
@@ -180,12 +195,18 @@ def report_command(seeds: int = 20, workers: int | None = None, doc: Path = DOC,
     v = validate(seeds=seeds, workers=workers or default_workers())
     rel = None
     if figure is not None:
-        from sim.viz.style import save
+        png = Path(f"{figure}.png")
+        png.parent.mkdir(parents=True, exist_ok=True)
+        posterior_figure(particles, provenance).savefig(png, dpi=120, facecolor="white",
+                                                        metadata={"Software": None})
+        rel = Path(os.path.relpath(png, doc.parent)).as_posix()
+    from sim.analysis.calibration import _git
 
-        save(posterior_figure(particles, provenance), figure)
-        rel = Path(os.path.relpath(f"{figure}.png", doc.parent)).as_posix()
+    git = _git()
+    commit = git["commit"] + ("+" if git["uncommitted_changes"] else "") \
+        if git["commit"] else None
     doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text(page(particles, provenance, v, rel), encoding="utf-8")
+    doc.write_text(page(particles, provenance, v, rel, commit=commit), encoding="utf-8")
     print(f"-> {doc}", file=sys.stderr)
     return 0
 
