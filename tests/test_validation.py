@@ -173,7 +173,7 @@ def test_explicit_overrides_win_and_other_distributions_still_draw(posterior_fil
     drawn = draw({"from": posterior, "buyers.stockpile_months.big_tech": 2.0}, seed)
     assert drawn["buyers.stockpile_months.big_tech"] == 2.0
     assert drawn["demand.unmet_abandon_share"] in (0.1, 0.5)
-    for name, spec in DEFAULTS.items():  # e.g. smuggling.markup keeps its own stream
+    for name in DEFAULTS:  # e.g. smuggling.markup keeps its own stream
         if name not in posterior.names:
             assert drawn[name] == plain[name], name
 
@@ -223,6 +223,20 @@ def test_the_timeline_draws_from_the_shipped_posterior_and_pins_its_hash():
     stale = {**timeline.resolved, "parameters": {"from": {"posterior": "0" * 64}}}
     with pytest.raises(ScenarioError, match="hashes to"):
         scenario_from_dict(stale, file=str(timeline.path))
+
+
+@pytest.mark.skipif(not (ROOT / "sim/world/data/posterior.csv").exists(),
+                    reason="no shipped posterior yet")
+def test_a_run_drawing_from_the_posterior_is_the_same_alone_and_in_a_batch():
+    from sim.experiments.replication import simulate
+    from sim.scenario.scenario import load_scenario
+
+    timeline = load_scenario(ROOT / "scenarios" / "timeline-2024-2026.yaml")
+    seeds = [replication_seed(timeline.seed, i) for i in range(3)]
+    batch = simulate(timeline, seeds)
+    alone = simulate(timeline, seeds[1:2])
+    assert np.array_equal(batch[1], alone[0])
+    assert not np.array_equal(batch[0], batch[1])
 
 
 # --- calibration ------------------------------------------------------------------------------
