@@ -167,13 +167,46 @@ def test_python_api_resumes_from_a_work_folder(scenario_file, reference):
     assert not work.exists()
 
 
+def children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped has exited)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def all_exit(pids: list[int], within: float = 5.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not any(running(pid) for pid in pids):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_sigkill_leaves_nothing_that_looks_finished_and_resume_completes(scenario_file,
                                                                        reference):
     """Kill -9 a real ``chipsim run`` while replications stream in, and again while the results
-    folder is being written; each time no results folder appears, and --resume finishes."""
+    folder is being written; each time no results folder appears, its worker processes exit
+    (an orphan would hold the folder's lock), and --resume finishes."""
     folder = scenario_file.parent
     target = folder / "results" / "tiny-resume"
-    args = [sys.executable, "-m", "sim", "run", "tiny.yaml", "--workers", "1"]
+    # two workers: the seeds stream in as several batches (one worker steps them as one)
+    args = [sys.executable, "-m", "sim", "run", "tiny.yaml", "--workers", "2"]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
 
     def kill_when(ready, *extra: str) -> None:
@@ -182,10 +215,12 @@ def test_sigkill_leaves_nothing_that_looks_finished_and_resume_completes(scenari
         deadline = time.monotonic() + 120
         while not ready() and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
+        workers = children(process.pid)
         process.send_signal(signal.SIGKILL)
         process.wait()
         if process.returncode != -signal.SIGKILL:
             pytest.fail(f"the run ended before it could be killed: {process.stderr.read()}")
+        assert all_exit(workers), "worker processes outlived the killed run"
         assert not target.exists()  # no results folder that looks complete but is not
         for path in saved(target):  # every streamed replication is whole
             assert np.load(path).shape == (7, len(METRIC_NAMES))

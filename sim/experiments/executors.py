@@ -35,6 +35,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -384,13 +385,28 @@ def _install(fn: Callable[..., Any], shared: tuple) -> None:
     """Worker start-up: remember the job; leave Ctrl-C and hang-ups to the parent process.
 
     SIGTERM gets its default action back (a forked worker inherits the parent's handler): the
-    pool ends its workers with SIGTERM when it shuts down or breaks.
+    pool ends its workers with SIGTERM when it shuts down or breaks. A watchdog ends the worker
+    when its parent dies without a word (``kill -9``): an orphan would run on and keep the
+    results folder's lock, which a forked worker shares, so ``--resume`` could not start.
     """
     global _JOB
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     _JOB = (fn, shared)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True,
+                     name="chipsim-parent-watchdog").start()
+
+
+#: Seconds between a worker's checks that its parent is alive.
+PARENT_CHECK_SECONDS = 0.1
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker process once its parent is gone (it is re-parented: the pid changes)."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
 
 
 def _call(batch: Batch) -> Any:

@@ -32,8 +32,9 @@ import json
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -87,6 +88,24 @@ def identity(scenario_hash: str, counterfactual_hash: str, period: tuple[str, st
     return {"scenario_hash": scenario_hash, "counterfactual_hash": counterfactual_hash,
             "period": list(period), "metrics": list(metrics),
             "code_fingerprint": here["code_fingerprint"], "numpy": here["numpy"]}
+
+
+#: How long a run waits for a results folder's lock before it says another run holds it: the
+#: worker processes of a run killed a moment ago share its lock until they notice and exit.
+LOCK_WAIT_SECONDS = 2.0
+
+
+def _take_lock(file: IO[bytes]) -> bool:
+    """Take ``file``'s exclusive lock, waiting up to :data:`LOCK_WAIT_SECONDS`."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
 
 
 class MemoryStore:
@@ -144,12 +163,10 @@ class DiskStore:
         self._removed = False
         self.folder.mkdir(parents=True, exist_ok=True)
         self._lock = open(self.folder / LOCK_FILE, "a+b")  # noqa: SIM115 - held until close()
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _take_lock(self._lock):
             self._lock.close()
             raise StoreError(f"another chipsim run is writing {self.folder}; wait for it to "
-                             "finish or stop it") from None
+                             "finish or stop it")
         try:
             self._open(record, resume, discard)
         except BaseException:
