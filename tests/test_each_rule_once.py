@@ -30,9 +30,9 @@ def ordered_and_granted(scenario, seeds: int = 2):  # noqa: ANN001
     ordered, granted = [], []
     place = orders.place
 
-    def watch(units, clearance):  # noqa: ANN001, ANN202
+    def watch(units, clearance, profile_of):  # noqa: ANN001, ANN202
         before = {k: v.copy() for k, v in orders.waiting.items()}
-        result = place(units, clearance)
+        result = place(units, clearance, profile_of)
         new = sum(v.sum() - before.get(k, 0 * v).sum() for k, v in orders.waiting.items()
                   if k[1] == "H20")
         ordered.append(float(units[:, H20, :].sum()))

@@ -40,10 +40,10 @@ def test_spread_to_needs_is_the_numpy_expression(r):
     dom_share = g.random((r, p, dom.stop - dom.start))
     free, mandated = g.random((r, n)), g.random((r, n))
     of = np.sort(g.integers(0, p, n))
-    upu = g.random((r, k, n))
+    upu = g.random((r, p, k))
     h = np.take(share.transpose(0, 2, 1), of, axis=2) * free[:, None, :]
     h[:, dom, :] += mandated[:, None, :] * np.take(dom_share.transpose(0, 2, 1), of, axis=2)
-    expected = h * upu
+    expected = h * np.take(upu.transpose(0, 2, 1), of, axis=2)
     got = kernels.spread_to_needs(share, dom_share, free, mandated, of, upu, dom.start)
     assert np.array_equal(got, expected)
 

@@ -52,7 +52,9 @@ def spread_to_needs(share: np.ndarray, dom_share: np.ndarray, free: np.ndarray,
     """Units of each option each need plans, (R, K, n), from per-profile shares.
 
     As numpy: ``h = take(share^T, profile_of) * free``; on the domestic columns
-    ``h += mandated * take(dom_share^T, profile_of)``; then ``h * units_per_h100e``.
+    ``h += mandated * take(dom_share^T, profile_of)``; then ``h * take(units_per_h100e^T,
+    profile_of)``. ``share``, ``units_per_h100e`` (R, P, K) and ``dom_share`` (R, P, domestic)
+    are per profile; ``free``, ``mandated`` (R, n) per need.
     """
     replications, _, options = share.shape
     n = profile_of.shape[0]
@@ -65,7 +67,7 @@ def spread_to_needs(share: np.ndarray, dom_share: np.ndarray, free: np.ndarray,
                 h = share[r, profile_of[i], k] * free[r, i]
                 if domestic:
                     h = h + mandated[r, i] * dom_share[r, profile_of[i], k - dom_start]
-                units[r, k, i] = h * units_per_h100e[r, k, i]
+                units[r, k, i] = h * units_per_h100e[r, profile_of[i], k]
     return units
 
 

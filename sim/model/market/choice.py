@@ -65,7 +65,8 @@ def budget_scale(units: np.ndarray, price: np.ndarray, trend: np.ndarray,
     return np.minimum(1.0, np.divide(cap, spend, out=np.ones_like(cap), where=spend > 0))
 
 
-def stockpile_units(usual: np.ndarray, now: np.ndarray, is_open: np.ndarray, month: int,
+def stockpile_units(usual: np.ndarray, now: np.ndarray, is_open: np.ndarray,
+                    profile_of: np.ndarray, month: int,
                     coming: Mapping[str, tuple[int, np.ndarray | float]],
                     stockpile_months: np.ndarray) -> np.ndarray:
     """Extra legal units buyers order ahead of restrictions they know or hear of, (R, chips, n).
@@ -76,7 +77,9 @@ def stockpile_units(usual: np.ndarray, now: np.ndarray, is_open: np.ndarray, mon
     Args:
         usual: per US part and need, usual monthly purchases (units), (R, chips, n).
         now: per US part and need, this month's planned purchases (units).
-        is_open: per US part and need, whether it may order the part now.
+        is_open: per buyer profile and US part, whether it may order the part now
+            (R, profiles, chips).
+        profile_of: each need's profile (n,).
         month: the current month.
         coming: chip -> (month its restriction takes effect, credence buyers give it).
         stockpile_months: per need, months of usual purchases bought ahead of a certain
@@ -91,5 +94,5 @@ def stockpile_units(usual: np.ndarray, now: np.ndarray, is_open: np.ndarray, mon
         basis = np.maximum(usual[:, i, :], now[:, i, :])
         months_left = max(effective - month, 1)
         extra[:, i, :] = (credence * stockpile_months * basis / months_left
-                          * is_open[:, i, :])
+                          * np.take(is_open[:, :, i], profile_of, axis=1))
     return extra

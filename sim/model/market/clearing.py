@@ -85,16 +85,14 @@ class Market:
         units = planned_units(table, free, book.demand * floor, k, prof.of)
         legal = units[:, k.legal_cols, :]  # (R, chips, n)
         book.note_usual_purchases(legal, p["buyers.usual_purchase_weight"])
-        legal_open = np.take(o.open[:, :, k.legal_cols].transpose(0, 2, 1), prof.of, axis=2)
-        legal += stockpile_units(book.usual_units, legal, legal_open, ctx.month, coming,
-                                 book.stockpile_months)
+        legal += stockpile_units(book.usual_units, legal, o.open[:, :, k.legal_cols], prof.of,
+                                 ctx.month, coming, book.stockpile_months)
         units *= budget_scale(units, o.price, book.trend, p["buyers.budget_multiple"],
                               ctx.list_price("H100"))[:, None, :]
 
         flows = MonthFlows(grey_premium=premium)
         received = {ch: np.zeros((ctx.replications, book.n)) for ch in CHANNELS}
-        clearance = np.take(o.clearance.transpose(0, 2, 1), prof.of, axis=2)
-        flows.orders_by_chip = self.orders.place(units[:, k.legal_cols, :], clearance)
+        flows.orders_by_chip = self.orders.place(units[:, k.legal_cols, :], o.clearance, prof.of)
         claims = self.shipping.claims(units, grey_price, terms)
         self.shipping.ship_all(claims, units, grey_price, terms, flows, received)
         book.receive(received)

@@ -55,8 +55,9 @@ class Options:
         self.profile_perf_floor = np.maximum(self.profile_perf, 1e-9)  # what costs divide by
         #: ... and each need, option-major so that one option's column is contiguous (R, K, n)
         self.perf = np.ascontiguousarray(self.profile_perf.transpose(0, 2, 1)[:, :, profile_of])
-        self.perf_floor = np.maximum(self.perf, 1e-9)
-        self.units_per_h100e = 1.0 / self.perf_floor  # multiplying is cheaper than dividing
+        #: units of each option a profile needs per H100e (R, P, K): multiplying is cheaper
+        #: than dividing, and a need reads its profile's row instead of a table of its own
+        self.units_per_h100e = 1.0 / self.profile_perf_floor
 
     def __len__(self) -> int:
         return len(self.kinds)

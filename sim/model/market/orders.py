@@ -66,12 +66,15 @@ class OrderBook:
         """Add orders to the book."""
         self.waiting[key] = self.waiting.get(key, 0.0) + units
 
-    def place(self, units: np.ndarray, clearance: np.ndarray) -> dict[str, np.ndarray]:
+    def place(self, units: np.ndarray, clearance: np.ndarray, profile_of: np.ndarray
+              ) -> dict[str, np.ndarray]:
         """The month's legal orders: applications filed, one clearance draw, the book.
 
         Args:
             units: per US part and need, units ordered (R, chips, n).
-            clearance: per US part and need, the chance an order is cleared (R, chips, n).
+            clearance: per buyer profile and US part, the chance an order is cleared
+                (R, profiles, chips).
+            profile_of: each need's profile (n,).
 
         Returns:
             Per US part with orders, the units ordered (R, 1), before licences and customs.
@@ -88,7 +91,7 @@ class OrderBook:
             if rule is not None:
                 wanted = wanted * self._filed(chip, wanted)
             u = ctx.draws.uniform(f"licence:{chip}", ctx.month, who.book.n)
-            granted = wanted * (u < clearance[:, i, :])
+            granted = wanted * (u < np.take(clearance[:, :, i], profile_of, axis=1))
             if rule is not None and rule.cap_units is not None:
                 room = np.maximum(rule.cap_units - who.us.approved_units(rule.key, chip), 0.0)
                 total = granted.sum(axis=1, keepdims=True)

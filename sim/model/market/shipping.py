@@ -182,9 +182,9 @@ class Shipping:
         ctx.ledger.payment("china_buyers", u * price)
         flows.china_spend_usd = flows.china_spend_usd + u * price
         book.count_units("legal", u)
-        fit = self.options.legal_fit(chip)
-        received["legal"] += got * fit
-        book.take_delivery(got * fit)
+        h100e = got * self.options.legal_fit(chip)
+        received["legal"] += h100e
+        book.take_delivery(h100e)
         flows.legal = flows.legal + u
         flows.legal_by_chip[chip] = flows.legal_by_chip.get(chip, 0.0) + u
 
