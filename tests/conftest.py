@@ -1,9 +1,10 @@
 """Shared helpers for the model tests: small scenarios built in code, and one-seed runs.
 
-``make(...)`` builds a validated :class:`~sim.scenario.scenario.Scenario` from the same dict a YAML file
-would hold, on top of the late-2023 rules (:data:`BASELINE`), with a small population and a short
-period so that every test runs in well under a second per model run. ``run_metrics(scenario,
-seed)`` runs one model and returns its monthly metrics as a DataFrame indexed by ``YYYY-MM``.
+``make(...)`` builds a validated :class:`~sim.scenario.scenario.Scenario` from the same dict a
+YAML file would hold, on top of the late-2023 rules (:data:`BASELINE`), with a small population
+and a short period so that every test runs in well under a second per model run.
+``run_metrics(scenario, seed)`` runs one model and returns its monthly metrics as a DataFrame
+indexed by ``YYYY-MM``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ The import contracts live in pyproject.toml ([tool.importlinter]); they count im
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest

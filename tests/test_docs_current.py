@@ -21,7 +21,8 @@ def test_scenario_reference_is_current():
 
 def test_json_schema_is_current():
     on_disk = json.loads((DOCS / "scenario.schema.json").read_text(encoding="utf-8"))
-    assert on_disk == scenario_schema(), "run: python -m sim.scenario.schema > docs/scenario.schema.json"
+    assert on_disk == scenario_schema(), \
+        "run: python -m sim.scenario.schema > docs/scenario.schema.json"
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)

@@ -119,7 +119,8 @@ def test_ema_model_refuses_a_file_with_nothing_to_vary(tmp_path):
 
     path = tmp_path / "fixed.yaml"
     text = TINY.split("levers:")[0].replace("  smuggling.markup: {uniform: [0.3, 0.8]}\n", "")
-    path.write_text(text.replace("  buyers.stockpile_months.big_tech: {triangular: [3, 6, 12]}\n", ""))
+    stockpile = "  buyers.stockpile_months.big_tech: {triangular: [3, 6, 12]}\n"
+    path.write_text(text.replace(stockpile, ""))
     with pytest.raises(ScenarioError, match="nothing to explore"):
         sim.ema_model(path)
 
@@ -136,8 +137,9 @@ def test_explore_writes_one_row_per_experiment_in_each_table(tiny):
     design = pd.read_csv(folder / "experiments.csv")
     outcomes = pd.read_csv(folder / "outcomes.csv")
     assert len(design) == 8 and len(outcomes) == 8
-    assert list(design.columns) == ["experiment", "buyers.stockpile_months.big_tech", "smuggling.markup",
-                                    "crackdown.intensity", "h20-rule.delay_months"]
+    assert list(design.columns) == ["experiment", "buyers.stockpile_months.big_tech",
+                                    "smuggling.markup", "crackdown.intensity",
+                                    "h20-rule.delay_months"]
     assert list(outcomes.columns) == ["experiment", *METRIC_NAMES]
     assert design["smuggling.markup"].between(0.3, 0.8).all()
     assert design["crackdown.intensity"].between(1, 4).all()

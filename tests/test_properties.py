@@ -4,7 +4,8 @@ Scenario documents are generated from the real move registry (every move, every 
 its valid range) and then broken in every way a hand-edited file can be: a key dropped, a value
 of the wrong type, a number out of range, an extra key, or the YAML text itself garbled. Both
 entry points are exercised - :func:`sim.scenario.scenario.scenario_from_dict` and the YAML path
-(:func:`sim.scenario.yamlsafe.parse_yaml`, :func:`sim.scenario.scenario.load_scenario` on a file) - and nothing but
+(:func:`sim.scenario.yamlsafe.parse_yaml`, :func:`sim.scenario.scenario.load_scenario` on a
+file) - and nothing but
 :class:`~sim.scenario.errors.ScenarioError` may come out.
 
 Model parameters are drawn anywhere in their allowed ranges (``range`` in
@@ -592,9 +593,11 @@ OUT_OF_RANGE_PARAMETERS: list[tuple[str, Any, str, str]] = [
     ("vendors.initial_utilisation", -1, "allowed minimum 0", "ConservationError: clouds"),
     ("buyers.train_weight.big_tech", 1e12, "allowed maximum 1", "negative compute"),
     ("buyers.rumour_credence", -1, "allowed minimum 0", "negative legal exports"),
-    ("smuggling.capacity_units_per_month", {"uniform": [-100, 400]}, "reaches outside the allowed range",
+    ("smuggling.capacity_units_per_month", {"uniform": [-100, 400]},
+     "reaches outside the allowed range",
      "ConservationError (a uniform that draws negative capacities)"),
-    ("smuggling.capacity_units_per_month", {"normal": [-350, 1000]}, "mean -350 is outside the allowed",
+    ("smuggling.capacity_units_per_month", {"normal": [-350, 1000]},
+     "mean -350 is outside the allowed",
      "ConservationError (a normal centred on a negative capacity)"),
     ("buyers.rumour_credence", {"lognormal": [1, 0.5]}, "median 2.71828 is outside",
      "a credence above 1"),
@@ -631,7 +634,8 @@ def test_check_refuses_out_of_range_parameters_in_one_line_with_exit_2(tmp_path)
     assert done.stderr == (f"{path}:5: parameters.clouds.amortisation_months: 0 is below the"
                            " allowed minimum 1 (range [1, 240])\n")
     path.write_text("name: x\nperiod: {start: 2024-01, end: 2024-12}\nparameters:\n"
-                    "  smuggling.capacity_units_per_month:\n    uniform: [-100, 400]\n", encoding="utf-8")
+                    "  smuggling.capacity_units_per_month:\n    uniform: [-100, 400]\n",
+                    encoding="utf-8")
     with pytest.raises(ScenarioError) as info:
         load_scenario(path)
     assert str(info.value) == (f"{path}:4: parameters.smuggling.capacity_units_per_month: uniform"

@@ -226,17 +226,31 @@ def test_scenario_runs(path: Path):
     assert (records >= -1e-6).all(), "counts, money and shares are never negative"
 
 
+def _weighted_quantiles(posterior, name: str, qs: tuple[float, ...]) -> tuple[float, ...]:
+    """Quantiles of one fitted parameter under the posterior's particle weights."""
+    values = np.array([row[posterior.names.index(name)] for row in posterior.rows])
+    order = np.argsort(values)
+    cumulative = np.cumsum(np.array(posterior.weights)[order])
+    cumulative /= cumulative[-1]
+    return tuple(float(values[order][np.searchsorted(cumulative, q)]) for q in qs)
+
+
 def test_the_sensitivity_scenario_is_the_timeline_with_its_assumptions_as_ranges():
     from sim.analysis.sensitivity import uncertain_parameters
-    from sim.world.parameters import DEFAULTS, Distribution
+    from sim.world.parameters import DEFAULTS, Distribution, load_posterior
 
     s, timeline = scenario(SCENARIOS / "sensitivity-timeline.yaml"), scenario(TIMELINE)
     assert list(map(key, s.events)) == list(map(key, timeline.events))
     uncertain = uncertain_parameters(s)
     assert len(uncertain) >= 6
+    posterior = load_posterior()
     for name, distribution in uncertain.items():
         default = DEFAULTS[name].value
-        if isinstance(default, Distribution):  # "the shipped defaults' own distributions"
+        if name in posterior.names:  # fitted: the posterior's 5-95 % range, rounded
+            low, high = _weighted_quantiles(posterior, name, (0.05, 0.95))
+            assert distribution.kind == "uniform", name
+            assert distribution.args == pytest.approx((low, high), rel=0.02), name
+        elif isinstance(default, Distribution):  # "the shipped defaults' own distributions"
             assert distribution == default, name
         else:  # a calibrated value: half to one and a half times it
             assert distribution.kind == "uniform", name

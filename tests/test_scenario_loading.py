@@ -68,7 +68,8 @@ def test_full_file_is_typed():
     assert s.population == {"small_buyers": 50, "smugglers": 10, "cloud_providers": 4}
     assert s.parameters["demand.growth_per_year"] == 0.4
     assert s.parameters["smuggling.markup"] == Distribution("uniform", (0.3, 0.8))
-    assert s.parameters["buyers.stockpile_months.big_tech"] == Distribution("triangular", (3, 6, 12))
+    assert s.parameters["buyers.stockpile_months.big_tech"] == \
+        Distribution("triangular", (3, 6, 12))
     (rule,) = s.initial_policy
     assert isinstance(rule, MOVES["us.licence_requirement"])
     assert rule.chips == ("H100", "H200", "B200", "MI325X") and rule.approval == 0.0
@@ -493,7 +494,8 @@ def test_event_ids_name_events_and_must_be_unique(tmp_path):
 
     base = "name: t\nperiod: {start: 2025-01, end: 2025-12}\nevents:\n"
     ok = tmp_path / "ok.yaml"
-    ok.write_text(base + "  - {id: h20-ban, date: 2025-04, move: us.tariff, chips: [H20], rate: 0.1}\n")
+    event = "date: 2025-04, move: us.tariff, chips: [H20], rate: 0.1}"
+    ok.write_text(base + f"  - {{id: h20-ban, {event}\n")
     assert load_scenario(ok).events[0].id == "h20-ban"
     twice = tmp_path / "twice.yaml"
     twice.write_text(base + "  - {id: a, date: 2025-04, move: us.tariff, chips: [H20], rate: 0.1}\n"
@@ -501,6 +503,6 @@ def test_event_ids_name_events_and_must_be_unique(tmp_path):
     with pytest.raises(ScenarioError, match=r"twice.yaml:5: events\[1\].id: 'a' names an earlier"):
         load_scenario(twice)
     bad = tmp_path / "bad.yaml"
-    bad.write_text(base + "  - {id: Not OK, date: 2025-04, move: us.tariff, chips: [H20], rate: 0.1}\n")
+    bad.write_text(base + f"  - {{id: Not OK, {event}\n")
     with pytest.raises(ScenarioError, match=r"events\[0\].id: must be a short name"):
         load_scenario(bad)
