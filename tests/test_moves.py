@@ -16,7 +16,7 @@ from sim.model.metrics import MODEL_METRICS
 from sim.model.model import ChipTradeModel
 from sim.moves import MOVES
 from sim.world.actors import ROUTES
-from sim.world.catalogue import CHIPS
+from sim.world.catalogue import CHIPS, US_CHIPS
 
 DATE = "2024-10"  # when the move under test takes effect
 AFTER = ("2024-10", "2025-06")  # the months after it, to the end of the test period
@@ -314,6 +314,14 @@ def test_import_block_refuses_orders_placed_before_it_that_arrive_after_it():
     with_, without = pair(BLOCK, events_before=(early,))
     assert total(with_, "cancelled_orders_units", (DATE, "2024-12")) > 0
     assert total(without, "cancelled_orders_units") == 0
+    _cancellations_are_counted_under_their_chip(with_, "H20")
+
+
+def _cancellations_are_counted_under_their_chip(run, chip: str) -> None:  # noqa: ANN001
+    """The per-chip cancellation columns add up to the total, and ``chip`` holds them all."""
+    per_chip = sum(total(run, f"cancelled_orders_units_{c}") for c in US_CHIPS)
+    assert per_chip == pytest.approx(total(run, "cancelled_orders_units"), rel=1e-12)
+    assert total(run, f"cancelled_orders_units_{chip}") == pytest.approx(per_chip, rel=1e-12)
 
 
 GUIDANCE = {"date": DATE, "move": "cn.purchase_guidance", "chips": ["H20"], "pressure": 0.8}
@@ -330,6 +338,7 @@ def test_purchase_guidance_cancels_waiting_orders_when_it_comes_in():
     with_, without = pair(GUIDANCE, events_before=(waiting,))
     assert total(with_, "cancelled_orders_units", (DATE, DATE)) > 0
     assert total(without, "cancelled_orders_units", (DATE, DATE)) == 0
+    _cancellations_are_counted_under_their_chip(with_, "H20")
 
 
 # --- cn.domestic_mandate (M8, M9), cn.domestic_subsidy (M9, F13) ---------------------------------

@@ -79,6 +79,7 @@ def measure(model: Measured) -> np.ndarray:
     values |= {f"smuggled_units_{r}": by_route[:, [k]] for k, r in enumerate(ROUTES)}
     values |= {f"legal_export_units_{c}": f.legal_by_chip.get(c, zero) for c in US_CHIPS}
     values |= {f"legal_orders_units_{c}": f.orders_by_chip.get(c, zero) for c in US_CHIPS}
+    values |= {f"cancelled_orders_units_{c}": f.cancelled_by_chip.get(c, zero) for c in US_CHIPS}
     values |= {f"production_units_{c}": model.vendor_of(c).finished[c] for c in US_CHIPS}
     values |= {f"vendor_revenue_usd_{v.name}": v.revenue_usd for v in model.vendors}
     values |= {f"licence_cost_usd_{v.name}": v.licence_cost_usd for v in us}

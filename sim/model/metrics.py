@@ -110,6 +110,10 @@ def _per_chip() -> tuple[Metric, ...]:
                f"{c} ordered legally by Chinese buyers (before licences and customs)")
         for c in US_CHIPS
     ) + tuple(
+        Metric(f"cancelled_orders_units_{c}", "units", "flow",
+               f"legal China orders of {c} cancelled (refused or under guidance)")
+        for c in US_CHIPS
+    ) + tuple(
         Metric(f"production_units_{c}", "units", "flow", f"{c} finished by its vendor")
         for c in US_CHIPS
     )

@@ -52,6 +52,7 @@ class OrderBook:
                                   [sl.stop - sl.start for sl in book.slices.values()])
         zero = np.zeros((ctx.replications, 1))
         self.cancelled = zero  # units refused or cancelled this month
+        self.cancelled_by_chip: dict[str, np.ndarray] = {}  # the same, per chip
         self.licence_cost = zero  # licence costs paid this month
 
     def queue_months(self, chip: str) -> np.ndarray:
@@ -152,7 +153,9 @@ class OrderBook:
     def cancel(self, chip: str, units: np.ndarray) -> None:
         """Cancel waiting orders: the buyers' need returns as unmet need."""
         self.who.book.cancel_orders(units * self.options.legal_fit(chip))
-        self.cancelled = self.cancelled + units.sum(axis=1, keepdims=True)
+        total = units.sum(axis=1, keepdims=True)
+        self.cancelled = self.cancelled + total
+        self.cancelled_by_chip[chip] = self.cancelled_by_chip.get(chip, 0.0) + total
 
     def cancel_under_guidance(self, chip: str, cancels: np.ndarray) -> None:
         """Buyers who follow new guidance cancel all their waiting orders of ``chip`` (M6)."""
@@ -161,9 +164,9 @@ class OrderBook:
             self.cancel(chip, units * cancels)
             self.waiting[key] = units * ~cancels
 
-    def take_month(self) -> tuple[np.ndarray, np.ndarray]:
-        """Units cancelled and licence costs paid this month; start counting again."""
-        out = (self.cancelled, self.licence_cost)
+    def take_month(self) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+        """Units cancelled (all, and per chip) and licence costs paid this month; start again."""
+        out = (self.cancelled, self.cancelled_by_chip, self.licence_cost)
         zero = np.zeros((self.ctx.replications, 1))
-        self.cancelled, self.licence_cost = zero, zero
+        self.cancelled, self.cancelled_by_chip, self.licence_cost = zero, {}, zero
         return out

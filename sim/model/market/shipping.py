@@ -96,7 +96,8 @@ class Shipping:
         self._run_smuggling(smuggled_bought, units, grey_price, terms, flows, received)
         for i, chip in zip(self.options.k_domestic, DOMESTIC_CHIPS, strict=True):
             self._ship_domestic(i, chip, units, flows, received)
-        flows.cancelled_orders, flows.licence_cost_usd = self.orders.take_month()
+        (flows.cancelled_orders, flows.cancelled_by_chip,
+         flows.licence_cost_usd) = self.orders.take_month()
 
     def collect_rent(self) -> None:
         """Chinese renters pay this month's rent on every GPU they rent offshore."""
