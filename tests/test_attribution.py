@@ -24,7 +24,7 @@ from sim.analysis.attribution import (
     players,
     variant,
 )
-from sim.experiments.executors import ProcessExecutor, SerialExecutor
+from sim.experiments.executors import ExecutorError, ProcessExecutor, SerialExecutor
 from sim.experiments.summary import per_seed
 from sim.model.metrics import METRIC_NAMES
 from sim.scenario.scenario import load_scenario
@@ -193,6 +193,20 @@ def test_results_are_identical_on_a_dask_cluster(by_event):
         again = attribute(toy(), by="event", scheduler=cluster.scheduler_address)
     pd.testing.assert_frame_equal(again.table, by_event.table, check_exact=True)
     assert again.manifest["executor"]["kind"] == "dask"
+
+
+class _StaleWorkers(SerialExecutor):
+    """An executor whose (pretend) remote worker runs other chipsim code."""
+
+    def probe(self, fn):  # noqa: ANN001, ANN201
+        return {"tcp://stale:1": fn() | {"code_fingerprint": "an older chipsim"}}
+
+
+def test_workers_running_other_code_are_refused_before_anything_runs():
+    with pytest.raises(ExecutorError, match="different chipsim code"):
+        attribute(toy(), by="event", executor=_StaleWorkers())
+    with pytest.raises(ExecutorError, match="different chipsim code"):
+        sim.run(toy(), 2, executor=_StaleWorkers())
 
 
 def test_sampled_permutations_still_add_up_and_say_their_error(by_event):

@@ -236,10 +236,13 @@ def _batches(scenarios: int, seeds: int, slots: int) -> list[list[int]]:
 
 def _run(plan: Plan, executor: Executor, progress: bool) -> dict[int, Task]:
     """Every task of the plan, by task number."""
+    from sim.experiments.executors import check_workers
+
     done: dict[int, Task] = {}
     bar = _progress(len(plan.scenarios) * plan.seeds, progress)
     try:
         with executor:
+            check_workers(executor)
             batches = _batches(len(plan.scenarios), plan.seeds, executor.slots)
             for batch in executor.map(run_tasks, (plan,), batches, on_lost=lost_tasks):
                 for task in batch:

@@ -99,6 +99,20 @@ class Executor(Protocol):
         ...
 
 
+def check_workers(executor: Executor) -> None:
+    """Refuse remote workers whose chipsim code or numpy differ (so would numbers); in ``with``."""
+    from sim.experiments.store import runtime
+
+    here = runtime()
+    for worker, there in executor.probe(runtime).items():
+        for key, what in (("code_fingerprint", "chipsim code"), ("numpy", "numpy version")):
+            if there.get(key) != here[key]:
+                raise ExecutorError(
+                    f"Dask worker {worker} has a different {what} than this machine, so its "
+                    "results would not be reproducible; install the same chipsim and numpy on "
+                    "every worker")
+
+
 def default_workers() -> int:
     """All cores this process may use."""
     try:

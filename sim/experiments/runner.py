@@ -417,7 +417,7 @@ def _ensemble(scenario: Scenario, counterfactual: Scenario, n: int, executor: Ex
     """Run the replications ``store`` does not have yet; nothing is loaded back."""
     from contextlib import closing
 
-    from sim.experiments.executors import plan_batches
+    from sim.experiments.executors import check_workers, plan_batches
     from sim.experiments.replication import lost_batch, run_batch
 
     started, clock = datetime.now(UTC), time.perf_counter()
@@ -425,7 +425,7 @@ def _ensemble(scenario: Scenario, counterfactual: Scenario, n: int, executor: Ex
     todo = [i for i in range(n) if i not in finished]
     reused = n - len(todo)
     with executor:
-        _check_workers(executor)
+        check_workers(executor)
         bar = _progress_bar(total=n, initial=reused, name=scenario.name, enabled=progress)
         try:
             batches = plan_batches(todo, executor.slots, executor.batch_limit)
@@ -458,21 +458,6 @@ def _executor(workers: int | None, scheduler: str | None) -> Executor:
     from sim.experiments.executors import make_executor
 
     return make_executor(workers, scheduler)
-
-
-def _check_workers(executor: Executor) -> None:
-    """Refuse remote workers whose chipsim code or numpy differ from ours (numbers would too)."""
-    from sim.experiments.executors import ExecutorError
-    from sim.experiments.store import runtime
-
-    here = runtime()
-    for worker, there in executor.probe(runtime).items():
-        for key, what in (("code_fingerprint", "chipsim code"), ("numpy", "numpy version")):
-            if there.get(key) != here[key]:
-                raise ExecutorError(
-                    f"Dask worker {worker} has a different {what} than this machine, so its "
-                    "results would not be reproducible; install the same chipsim and numpy on "
-                    "every worker")
 
 
 def _check_count(seeds: int | None, error: Callable[[str], Exception]) -> None:
