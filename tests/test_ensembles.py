@@ -111,10 +111,10 @@ def test_one_worker_runs_in_this_process_and_several_in_a_pool():
 def _fail_replication(monkeypatch, index):
     real = replication.simulate
 
-    def flaky(scenario, seeds, check=False):
+    def flaky(scenario, seeds, check=False, parameter_sets=None):
         if any(seed.spawn_key == (index,) for seed in seeds):
             raise RuntimeError(f"boom in replication {index}")
-        return real(scenario, seeds, check)
+        return real(scenario, seeds, check, parameter_sets)
 
     monkeypatch.setattr(replication, "simulate", flaky)
 

@@ -167,6 +167,37 @@ def test_explore_outcomes_are_the_medians_of_the_model_function(tiny):
         assert study.outcomes.loc[1, metric] == pytest.approx(expected[metric], rel=1e-12)
 
 
+@pytest.mark.parametrize("with_levers", [False, True])
+def test_experiments_stepped_together_give_the_numbers_each_gives_alone(tiny, with_levers,
+                                                                        monkeypatch):
+    """Experiments that share their events (all, without levers) are stepped in one model."""
+    from sim.analysis.explore import Plan, run_tasks
+    from sim.experiments import replication
+    from sim.experiments.replication import run_batch
+
+    text = TINY if with_levers else TINY.split("levers:")[0]
+    tiny.write_text(text, encoding="utf-8")
+    scenario = sim.load_scenario(tiny)
+    names = ("buyers.stockpile_months.big_tech", "smuggling.markup")
+    levers = ("crackdown.intensity", "h20-rule.delay_months") if with_levers else ()
+    rows = ((4.0, 0.4, 2.0, 1), (9.0, 0.7, 3.5, 0), (6.0, 0.5, 2.0, 1))
+    plan = Plan(scenario, names, levers, tuple(r[:2 + len(levers)] for r in rows), seeds=2)
+    models = []
+    simulate = replication.simulate
+    monkeypatch.setattr(replication, "simulate",
+                        lambda *a, **k: models.append(a[0].name) or simulate(*a, **k))
+    together = dict(run_tasks(plan, range(6)))
+    # scenario and counterfactual per world: one world, or two (experiments 0 and 2 share levers)
+    assert len(models) == (4 if with_levers else 2)
+    monkeypatch.undo()
+    for experiment in range(3):
+        point, counterfactual = plan.point(experiment)
+        for alone in run_batch(point, counterfactual, False, [0, 1]):
+            result = together[experiment * 2 + alone.index]
+            assert result.index == alone.index
+            np.testing.assert_array_equal(result.values, alone.values)
+
+
 def test_explore_gives_the_same_bytes_whatever_the_workers(tiny):
     for workers, out in (("1", "one"), ("2", "two")):
         done = chipsim("explore", "tiny.yaml", "--experiments", "4", "--seeds", "2",

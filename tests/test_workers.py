@@ -48,12 +48,12 @@ import os, sys, time
 from pathlib import Path
 from sim.experiments import replication
 real, flag = replication.simulate, Path(sys.argv[1])
-def simulate(scenario, seeds, check=False):
+def simulate(scenario, seeds, check=False, parameter_sets=None):
     if any(s.spawn_key == (3,) for s in seeds) and not flag.exists():
         Path(str(flag) + ".tmp").write_text(str(os.getpid()))
         os.replace(str(flag) + ".tmp", flag)
         time.sleep(600)
-    return real(scenario, seeds, check)
+    return real(scenario, seeds, check, parameter_sets)
 replication.simulate = simulate
 from sim.cli import main
 sys.exit(main(sys.argv[2:]))
@@ -77,12 +77,12 @@ def _kill_worker_on(monkeypatch, index: int, times: str, marker: Path) -> None:
     """Replication ``index`` SIGKILLs the worker process running it: ``once`` or ``always``."""
     real, parent = replication.simulate, os.getpid()
 
-    def simulate(scenario, seeds, check=False):
+    def simulate(scenario, seeds, check=False, parameter_sets=None):
         if any(s.spawn_key == (index,) for s in seeds) and os.getpid() != parent:
             if times == "always" or not marker.exists():
                 marker.touch()
                 os.kill(os.getpid(), signal.SIGKILL)
-        return real(scenario, seeds, check)
+        return real(scenario, seeds, check, parameter_sets)
 
     monkeypatch.setattr(replication, "simulate", simulate)
 

@@ -10,8 +10,9 @@ period total (final value for stocks and rates).
 
 All ``N x K`` replications go through chipsim's executors (:mod:`sim.experiments.executors`), so
 they spread over every core, and a worker that dies is replaced; the numbers are the same
-whatever the number of workers. The design is drawn from the scenario's root seed, so the same
-file and options give the same tables, byte for byte.
+whatever the number of workers. Within a batch, experiments that share their events (the same
+lever values) are stepped together in one model (:func:`run_tasks`). The design is drawn from
+the scenario's root seed, so the same file and options give the same tables, byte for byte.
 
 The results folder holds ``experiments.csv`` (one row per experiment: its inputs),
 ``outcomes.csv`` (one row per experiment: the medians) and ``manifest.json``;
@@ -43,6 +44,7 @@ from sim.analysis.ema import (
 from sim.analysis.uncertain import at_point, collect
 from sim.model.metrics import METRIC_NAMES
 from sim.scenario.errors import ScenarioError
+from sim.world.parameters import STRUCTURAL
 
 if TYPE_CHECKING:
     from sim.experiments.replication import ReplicationResult
@@ -67,23 +69,55 @@ class Plan:
 
     def point(self, experiment: int) -> tuple[Scenario, Scenario]:
         """The scenario of one experiment, and its counterfactual."""
+        return at_point(self.scenario, self.parameters(experiment), self.lever_values(experiment))
+
+    def parameters(self, experiment: int) -> dict[str, float]:
+        """The uncertainties' values of one experiment."""
         row = self.rows[experiment]
-        k = len(self.uncertainties)
-        return at_point(self.scenario, dict(zip(self.uncertainties, row[:k], strict=True)),
-                        dict(zip(self.levers, row[k:], strict=True)))
+        return dict(zip(self.uncertainties, row[:len(self.uncertainties)], strict=True))
+
+    def lever_values(self, experiment: int) -> dict[str, float]:
+        """The levers' values of one experiment."""
+        return dict(zip(self.levers, self.rows[experiment][len(self.uncertainties):],
+                        strict=True))
+
+    def world(self, experiment: int) -> tuple[Scenario, Scenario]:
+        """What experiments must share to be stepped together, as scenario and counterfactual.
+
+        Levers change events, and structural parameters the model's shape; both are set here.
+        The other uncertainties are left to ``parameter_sets``, per replication.
+        """
+        fixed = {k: v for k, v in self.parameters(experiment).items() if k in STRUCTURAL}
+        return at_point(self.scenario, fixed, self.lever_values(experiment))
+
+    def world_key(self, experiment: int) -> tuple[float, ...]:
+        """Experiments with equal keys share their :meth:`world`."""
+        fixed = tuple(v for k, v in self.parameters(experiment).items() if k in STRUCTURAL)
+        return fixed + tuple(self.lever_values(experiment).values())
 
 
 def run_tasks(plan: Plan, batch: Sequence[int]) -> list[tuple[int, ReplicationResult]]:
-    """Run tasks ``experiment * seeds + seed`` (one executor batch), each with its pair."""
+    """Run tasks ``experiment * seeds + seed`` (one executor batch), each with its pair.
+
+    Tasks whose experiments share their events and structure (:meth:`Plan.world`) - all of
+    them when the study has no levers - are stepped together in one model, each with its
+    experiment's values fixed on top; a replication's numbers do not depend on what runs beside
+    it (keyed draws), so this gives what running each experiment alone gives, faster.
+    """
     from sim.experiments.replication import run_batch
 
+    worlds: dict[tuple[float, ...], list[int]] = {}
+    for task in batch:
+        worlds.setdefault(plan.world_key(task // plan.seeds), []).append(task)
     out: list[tuple[int, ReplicationResult]] = []
-    experiments = sorted({task // plan.seeds for task in batch})
-    for experiment in experiments:
-        seeds = [task % plan.seeds for task in batch if task // plan.seeds == experiment]
-        point, counterfactual = plan.point(experiment)
-        for result in run_batch(point, counterfactual, False, seeds):
-            out.append((experiment * plan.seeds + result.index, result))
+    for tasks in worlds.values():
+        experiments = [task // plan.seeds for task in tasks]
+        for experiment in dict.fromkeys(experiments):
+            plan.point(experiment)  # refuses a value out of range, as a single run would
+        scenario, counterfactual = plan.world(experiments[0])
+        results = run_batch(scenario, counterfactual, False, [t % plan.seeds for t in tasks],
+                            [plan.parameters(e) for e in experiments])
+        out.extend(zip(tasks, results, strict=True))
     return out
 
 

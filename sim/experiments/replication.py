@@ -77,22 +77,28 @@ def run_replication(
 
 
 def run_batch(
-    scenario: Scenario, counterfactual: Scenario, check: bool, indices: Iterable[int]
+    scenario: Scenario, counterfactual: Scenario, check: bool, indices: Iterable[int],
+    parameter_sets: Sequence[Mapping[str, float]] | None = None,
 ) -> list[ReplicationResult]:
     """Run several replications (one executor task) stepped together; return them in order.
 
-    If the batch raises, each replication is run alone, so that only the one at fault is
-    recorded as failed (with its own error) and the others complete.
+    ``parameter_sets`` fixes values per replication, in the scenario and its counterfactual
+    alike (experiments of one study; an index may then appear more than once). If the batch
+    raises, each replication is run alone, so that only the one at fault is recorded as failed
+    (with its own error) and the others complete.
     """
     indices = list(indices)
     seeds = [replication_seed(scenario.seed, i) for i in indices]
     try:
-        actual = simulate(scenario, seeds, check)
-        base = simulate(counterfactual, seeds, check)
+        actual = simulate(scenario, seeds, check, parameter_sets)
+        base = simulate(counterfactual, seeds, check, parameter_sets)
     except Exception as exc:  # noqa: BLE001 - isolated below, or recorded and reported
         if len(indices) == 1:
             return [ReplicationResult(indices[0], None, error=describe_error(exc))]
-        return [r for i in indices for r in run_batch(scenario, counterfactual, check, [i])]
+        sets = parameter_sets or [None] * len(indices)
+        return [r for i, one in zip(indices, sets, strict=True)
+                for r in run_batch(scenario, counterfactual, check, [i],
+                                   None if one is None else [one])]
     return [ReplicationResult(i, with_losses(actual[k], base[k])) for k, i in enumerate(indices)]
 
 
