@@ -40,10 +40,10 @@ STUCK_FIFTH = """\
 import sys, time
 from sim.experiments import replication
 real = replication.simulate
-def simulate(scenario, seeds, check=False):
+def simulate(scenario, seeds, check=False, parameter_sets=None):
     if any(s.spawn_key == (5,) for s in seeds):
         time.sleep(600)
-    return real(scenario, seeds, check)
+    return real(scenario, seeds, check, parameter_sets)
 replication.simulate = simulate
 from sim.cli import main
 sys.exit(main(sys.argv[1:]))
