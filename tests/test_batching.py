@@ -247,3 +247,21 @@ def test_the_default_plan_steps_many_replications_together():
     for kind in (executors.SerialExecutor, executors.ProcessExecutor):
         batches = executors.plan_batches(list(range(128)), 1, kind.batch_limit)
         assert min(len(b) for b in batches) >= 16, kind.__name__
+
+
+def test_the_counterfactual_reuses_the_drawn_parameters_only_when_they_would_be_equal():
+    """draw_many keeps the last table: same overrides, seeds and fixed values give it back."""
+    from sim.world.parameters import Distribution, draw_many
+
+    seeds = [replication_seed(1, i) for i in range(4)]
+    wide = {"smuggling.markup": Distribution("uniform", (0.3, 0.8))}
+    first = draw_many(wide, seeds)
+    assert draw_many(wide, seeds)["smuggling.markup"] is first["smuggling.markup"]
+    with pytest.raises(ValueError, match="read-only"):
+        first["smuggling.markup"][0, 0] = 1.0  # shared, so nobody may change it
+    narrow = {"smuggling.markup": Distribution("uniform", (0.3, 0.31))}
+    assert (draw_many(narrow, seeds)["smuggling.markup"] < 0.31).all()
+    assert draw_many(wide, seeds[1:])["smuggling.markup"][:, 0].tolist() == \
+        first["smuggling.markup"][1:, 0].tolist()
+    fixed = draw_many(wide, seeds, [{"smuggling.markup": 0.5}] * 4)
+    assert (fixed["smuggling.markup"] == 0.5).all()

@@ -85,5 +85,5 @@ def measure(model: Measured) -> np.ndarray:
     values |= {f"licence_cost_usd_{v.name}": v.licence_cost_usd for v in us}
     out = np.empty((model.replications, len(MODEL_METRICS)))
     for j, name in enumerate(MODEL_METRICS):
-        out[:, j] = np.broadcast_to(values[name], (model.replications, 1))[:, 0]
+        out[:, j] = np.asarray(values[name]).reshape(-1)  # (R, 1) or (1, 1): broadcast on copy
     return out

@@ -437,10 +437,31 @@ def draw_many(overrides: Mapping[str, Value | Posterior], seeds: Sequence[np.ran
     ``fixed[r]`` (a sensitivity design point, a posterior sample) on top. Columns broadcast
     against per-agent arrays of shape (R, n).
 
+    The columns are read-only and shared: a replication's scenario and its counterfactual draw
+    the same values (same seeds and overrides), so the second gets the first's table.
+
     Raises:
         ValueError: a structural parameter (:data:`STRUCTURAL`) differs between replications.
 
     """
+    key = (tuple((name, value.sha256 if isinstance(value, Posterior) else value)
+                 for name, value in sorted(overrides.items())),
+           tuple((seed.entropy, seed.spawn_key) for seed in seeds),
+           None if fixed is None else tuple(tuple(sorted(extra.items())) for extra in fixed))
+    cached = _DRAWN.get(key)
+    if cached is None:
+        cached = _draw_table(overrides, seeds, fixed)
+        _DRAWN.clear()  # one table kept: the scenario's, for its counterfactual
+        _DRAWN[key] = cached
+    return dict(cached)
+
+
+_DRAWN: dict[tuple[Any, ...], dict[str, np.ndarray]] = {}
+
+
+def _draw_table(overrides: Mapping[str, Value | Posterior],
+                seeds: Sequence[np.random.SeedSequence],
+                fixed: Sequence[Mapping[str, float]] | None) -> dict[str, np.ndarray]:
     import numpy as np
 
     rows = [draw(overrides, seed) for seed in seeds]
@@ -451,6 +472,8 @@ def draw_many(overrides: Mapping[str, Value | Posterior], seeds: Sequence[np.ran
         if len(np.unique(table[name])) > 1:
             raise ValueError(f"{name} sets the model's structure: it must be the same number in"
                              " every replication of a run")
+    for column in table.values():
+        column.flags.writeable = False
     return table
 
 

@@ -68,8 +68,11 @@ def budget_scale(units: np.ndarray, price: np.ndarray, trend: np.ndarray,
 def stockpile_units(usual: np.ndarray, now: np.ndarray, is_open: np.ndarray,
                     profile_of: np.ndarray, month: int,
                     coming: Mapping[str, tuple[int, np.ndarray | float]],
-                    stockpile_months: np.ndarray) -> np.ndarray:
-    """Extra legal units buyers order ahead of restrictions they know or hear of, (R, chips, n).
+                    stockpile_months: np.ndarray) -> dict[int, np.ndarray]:
+    """Extra legal units buyers order ahead of restrictions they know or hear of.
+
+    Returns, per US part (its index in ``US_CHIPS``) with a restriction coming, the extra units
+    of each need (R, n); most months no restriction is coming and nothing is returned.
 
     The size is a number of months of the buyer's usual purchases of the chip - or of this
     month's, for a chip that has only just become available (pent-up orders, FACTS F10).
@@ -86,13 +89,13 @@ def stockpile_units(usual: np.ndarray, now: np.ndarray, is_open: np.ndarray,
             restriction.
 
     """
-    extra = np.zeros_like(usual)
+    extra: dict[int, np.ndarray] = {}
     for chip, (effective, credence) in coming.items():
         if chip not in US_CHIPS:
             continue
         i = US_CHIPS.index(chip)
         basis = np.maximum(usual[:, i, :], now[:, i, :])
         months_left = max(effective - month, 1)
-        extra[:, i, :] = (credence * stockpile_months * basis / months_left
-                          * np.take(is_open[:, :, i], profile_of, axis=1))
+        extra[i] = (credence * stockpile_months * basis / months_left
+                    * np.take(is_open[:, :, i], profile_of, axis=1))
     return extra

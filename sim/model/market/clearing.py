@@ -85,8 +85,10 @@ class Market:
         units = planned_units(table, free, book.demand * floor, k, prof.of)
         legal = units[:, k.legal_cols, :]  # (R, chips, n)
         book.note_usual_purchases(legal, p["buyers.usual_purchase_weight"])
-        legal += stockpile_units(book.usual_units, legal, o.open[:, :, k.legal_cols], prof.of,
-                                 ctx.month, coming, book.stockpile_months)
+        ahead = stockpile_units(book.usual_units, legal, o.open[:, :, k.legal_cols], prof.of,
+                                ctx.month, coming, book.stockpile_months)
+        for i, extra in ahead.items():
+            legal[:, i, :] += extra
         units *= budget_scale(units, o.price, book.trend, p["buyers.budget_multiple"],
                               ctx.list_price("H100"))[:, None, :]
 
