@@ -15,7 +15,7 @@ from conftest import ensemble, first, make, month_index, track, window
 from sim.model.metrics import MODEL_METRICS
 from sim.model.model import ChipTradeModel
 from sim.moves import MOVES
-from sim.world.actors import ROUTES
+from sim.world.actors import ROUTES, US_VENDORS
 from sim.world.catalogue import CHIPS, US_CHIPS
 
 DATE = "2024-10"  # when the move under test takes effect
@@ -154,6 +154,15 @@ def test_collected_revenue_share_goes_to_the_us_government():
     with_, without = pair(SHARE)
     assert total(with_, "us_fees_usd") > 0 and total(without, "us_fees_usd") == 0
     assert total(with_, "legal_export_units_H20") < total(without, "legal_export_units_H20")
+
+
+def test_each_us_vendors_legal_china_revenue_adds_up_to_the_total():
+    """F4 compares Nvidia's own China revenue: the per-vendor columns split the total."""
+    with_, _ = pair(SHARE)
+    per_vendor = {v: total(with_, f"vendor_revenue_china_legal_usd_{v}") for v in US_VENDORS}
+    assert sum(per_vendor.values()) == pytest.approx(
+        total(with_, "vendor_revenue_china_legal_usd"), rel=1e-12)
+    assert per_vendor["nvidia"] > 0 and per_vendor["amd"] > 0
 
 
 def test_announced_share_never_collected_is_priced_in_but_not_paid():

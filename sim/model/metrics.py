@@ -127,6 +127,9 @@ def _per_vendor() -> tuple[Metric, ...]:
     for vendor in US_VENDORS:
         out.append(Metric(f"licence_cost_usd_{vendor}", "USD", "flow",
                           f"{vendor}'s licence compliance costs (F15)"))
+    for vendor in US_VENDORS:
+        out.append(Metric(f"vendor_revenue_china_legal_usd_{vendor}", "USD", "flow",
+                          f"{vendor} revenue from legal sales to China"))
     for vendor in VENDORS:
         out.append(Metric(f"revenue_loss_usd_{vendor}", "USD", "flow",
                           f"{vendor} counterfactual minus scenario revenue, same seed"))
