@@ -79,8 +79,9 @@ def pairing_warning(pairing: dict[str, Any], label: str) -> str | None:
         return None
     return (f"{label}: weak pairing: the paired revenue loss varies {ratio:.3g}x less over"
             f" {pairing['seeds']} seeds than an unpaired difference would (target: at least"
-            f" {TARGET:g}x); its spread may be real, the policy's effect varying between seeds"
-            " (see pairing in manifest.json, and docs/model.md section 9)")
+            f" {TARGET:g}x); that spread may be real: each replication draws its own parameters"
+            " (the posterior, distributions) and the policy's effect varies with them"
+            " (pairing in manifest.json; docs/model.md section 9)")
 
 
 __all__ = ["METRICS", "TARGET", "pairing_strength", "pairing_warning"]
