@@ -98,6 +98,20 @@ def test_list_chips_and_parameters():
     assert "0.5" in row and "[-0.9, 10]" in row and "FACTS F5" in row
 
 
+def test_list_outputs_names_every_column_with_its_unit_and_meaning():
+    from sim.model.metrics import METRIC_NAMES
+
+    done = chipsim("list", "outputs")
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[:2] == ["name", "unit"]
+    rows = {line.split()[0]: line for line in lines[2:]}
+    assert list(rows) == list(METRIC_NAMES)
+    assert "USD" in rows["revenue_loss_usd"] and "flow (sum)" in rows["revenue_loss_usd"]
+    assert "rate (final)" in rows["grey_premium"]
+    assert "H200" in rows["cancelled_orders_units_H200"]
+
+
 def test_list_needs_a_known_topic():
     done = chipsim("list", "boats")
     assert done.returncode == 2

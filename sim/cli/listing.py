@@ -1,8 +1,9 @@
-"""``chipsim list``: the moves, chips and parameters a scenario file can use, as plain tables.
+"""``chipsim list``: the moves, chips and parameters a scenario file can use, and the outputs.
 
-What a scenario author needs while writing a file, printed from the code itself (the move
-classes, the chip catalogue, the parameter defaults), so it cannot drift from what the loader
-accepts. Each listing imports its source only when it runs, to keep ``chipsim --help`` fast.
+What a scenario author needs while writing a file, and what a reader of its results needs,
+printed from the code itself (the move classes, the chip catalogue, the parameter defaults, the
+metrics table), so it cannot drift from what the loader accepts or the runs write. Each
+listing imports its source only when it runs, to keep ``chipsim --help`` fast.
 """
 
 from __future__ import annotations
@@ -76,6 +77,15 @@ def parameter_lines() -> list[str]:
     return _table(["name", "default", "range", "unit", "source"], rows)
 
 
+def output_lines() -> list[str]:
+    """Every output column of ``timeseries`` and ``summary.csv``: unit, aggregation, meaning."""
+    from sim.model.metrics import METRICS
+
+    over_run = {"flow": "sum", "stock": "final", "rate": "final"}
+    rows = [[m.name, m.unit, f"{m.kind} ({over_run[m.kind]})", m.meaning] for m in METRICS]
+    return _table(["name", "unit", "kind (over a run)", "meaning"], rows)
+
+
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=False)]
 
@@ -98,4 +108,5 @@ def _number(value: object) -> str:
 #: ``chipsim list WHAT`` -> the function that makes its lines.
 LISTINGS: dict[str, Callable[[], list[str]]] = {
     "moves": move_lines, "chips": chip_lines, "parameters": parameter_lines,
+    "outputs": output_lines,
 }

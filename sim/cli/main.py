@@ -205,12 +205,14 @@ def _check(args: argparse.Namespace) -> int:
 
 def _add_list(commands: Any) -> None:
     listing = commands.add_parser(
-        "list", help="list the moves, chips or parameters a scenario can use",
+        "list", help="list the moves, chips or parameters a scenario can use, or the outputs",
         description="moves: every policy move with its parameters; chips: the chip catalogue;"
                     " parameters: every model parameter with its default, allowed range, unit and"
-                    " source.",
+                    " source; outputs: every column a run writes, with its unit, how it adds up"
+                    " over a run (flows are summed, stocks and rates read at the final month) and"
+                    " its meaning.",
     )
-    listing.add_argument("what", choices=("moves", "chips", "parameters"))
+    listing.add_argument("what", choices=("moves", "chips", "parameters", "outputs"))
     listing.set_defaults(handler=_list)
 
 
