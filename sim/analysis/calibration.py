@@ -72,8 +72,8 @@ PRIORS: dict[str, tuple[float, float, str]] = {
                    " MLU590's 0.35 so that the 910C stays the leading domestic training chip"
                    " (F17)"),
     "chips.H20.capacity_per_month": (
-        150_000, 600_000, "#7. F1's ~1 M in a quarter needs ~330 k a month with little stock;"
-        " from half that to the H200-class lines' scale"),
+        150_000, 1_000_000, "#7. F1's three firms alone bought ~1 M in a quarter (~330 k a"
+        " month) with other buyers beside them; from half that to three times it"),
     "chips.H20.infer_h100e": (
         0.4, 1.2, "#8. An assumption (0.8, bandwidth-bound inference near an H100): the"
                   " screening's band"),

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from sim.model.metrics import MODEL_METRICS
-from sim.world.actors import ROUTES, US_VENDORS
+from sim.model.metrics import BY_FIRM_CHIPS, MODEL_METRICS
+from sim.world.actors import BIG_TECH, ROUTES, US_VENDORS
 from sim.world.catalogue import US_CHIPS
 
 if TYPE_CHECKING:
@@ -80,6 +80,8 @@ def measure(model: Measured) -> np.ndarray:
     values |= {f"legal_export_units_{c}": f.legal_by_chip.get(c, zero) for c in US_CHIPS}
     values |= {f"legal_orders_units_{c}": f.orders_by_chip.get(c, zero) for c in US_CHIPS}
     values |= {f"cancelled_orders_units_{c}": f.cancelled_by_chip.get(c, zero) for c in US_CHIPS}
+    values |= {f"legal_export_units_{c}_{firm}": f.legal_by_firm.get((c, firm), zero)
+               for c in BY_FIRM_CHIPS for firm in BIG_TECH}
     values |= {f"production_units_{c}": model.vendor_of(c).finished[c] for c in US_CHIPS}
     values |= {f"vendor_revenue_usd_{v.name}": v.revenue_usd for v in model.vendors}
     values |= {f"licence_cost_usd_{v.name}": v.licence_cost_usd for v in us}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from sim.world.actors import ROUTES, US_VENDORS, VENDORS
+from sim.world.actors import BIG_TECH, ROUTES, US_VENDORS, VENDORS
 from sim.world.catalogue import US_CHIPS
 
 Kind = Literal["flow", "stock", "rate"]
@@ -19,6 +19,10 @@ Kind = Literal["flow", "stock", "rate"]
 #: The spread over seeds reported for every metric (summary.csv and figure bands), as
 #: (column, percent).
 PERCENTILES: tuple[tuple[str, float], ...] = (("p05", 5.0), ("p50", 50.0), ("p95", 95.0))
+
+#: Chips whose legal deliveries to each big-tech firm are reported: the record gives named
+#: firms' purchases of the H20 (FACTS F1: ByteDance, Alibaba, Tencent).
+BY_FIRM_CHIPS: tuple[str, ...] = ("H20",)
 
 #: The diversion channels, in the order figures stack them.
 DIVERSION_CHANNELS: tuple[str, ...] = ("smuggled", "cloud", "subsidiary")
@@ -116,6 +120,10 @@ def _per_chip() -> tuple[Metric, ...]:
     ) + tuple(
         Metric(f"production_units_{c}", "units", "flow", f"{c} finished by its vendor")
         for c in US_CHIPS
+    ) + tuple(
+        Metric(f"legal_export_units_{c}_{firm}", "units", "flow",
+               f"{c} delivered legally to {firm} (FACTS F1 names firms' H20 purchases)")
+        for c in BY_FIRM_CHIPS for firm in BIG_TECH
     )
 
 

@@ -33,5 +33,6 @@ class MonthFlows:
     legal_by_chip: dict[str, np.ndarray] = field(default_factory=dict)
     orders_by_chip: dict[str, np.ndarray] = field(default_factory=dict)
     cancelled_by_chip: dict[str, np.ndarray] = field(default_factory=dict)
+    legal_by_firm: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     smuggled_by_route: np.ndarray = field(default_factory=_zero)
     new_h100e: dict[str, np.ndarray] = field(default_factory=dict)

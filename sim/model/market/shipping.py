@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.market.offers import domestic_price, legal_price
+from sim.model.metrics import BY_FIRM_CHIPS
+from sim.world.actors import BIG_TECH
 from sim.world.catalogue import CLOUD_CHIP, DOMESTIC_CHIPS, US_CHIPS
 
 if TYPE_CHECKING:
@@ -188,6 +190,11 @@ class Shipping:
         book.take_delivery(h100e)
         flows.legal = flows.legal + u
         flows.legal_by_chip[chip] = flows.legal_by_chip.get(chip, 0.0) + u
+        if chip in BY_FIRM_CHIPS:
+            for firm in BIG_TECH:
+                key = (chip, firm)
+                flows.legal_by_firm[key] = (flows.legal_by_firm.get(key, 0.0)
+                                            + got[:, book.slices[firm]].sum(axis=1, keepdims=True))
 
     def _deliver_fronts(self, bought: dict[str, np.ndarray], units: np.ndarray,
                         flows: MonthFlows, received: Received) -> None:
