@@ -198,3 +198,10 @@ def test_sobol_bars_rank_parameters_by_total_effect():
     texts = _figure_texts(fig)
     for text in ("What drives it?", "line one", "line two", "chipsim x; source"):
         assert text in texts, text
+
+
+def test_the_terminal_shows_figures_compactly_and_signed():
+    from sim.analysis.terminal import compact
+
+    assert [compact(x) for x in (1.234e9, -4.5e4, 2.5e6, 0.1234, 0.0)] == \
+        ["1.23G", "-45k", "2.5M", "0.123", "0"]

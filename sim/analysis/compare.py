@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.analysis.terminal import compact
 from sim.experiments.folders import atomic_folder, refuse_to_overwrite, write_csv, write_json
 from sim.scenario.errors import ScenarioError
 from sim.world.months import format_month
@@ -370,17 +371,8 @@ def _report(result: Comparison, folder: Path) -> None:
 
 
 def _cell(row: pd.Series, prefix: str) -> str:
-    return (f"{_number(row[f'{prefix}_p50'])} ({_number(row[f'{prefix}_p05'])} .."
-            f" {_number(row[f'{prefix}_p95'])})")
-
-
-def _number(value: float) -> str:
-    """Compact figure for the terminal: 1.23e9 -> 1.23G."""
-    size = abs(value)
-    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if size >= limit:
-            return f"{value / limit:.3g}{suffix}"
-    return f"{value:.3g}"
+    return (f"{compact(row[f'{prefix}_p50'])} ({compact(row[f'{prefix}_p05'])} .."
+            f" {compact(row[f'{prefix}_p95'])})")
 
 
 __all__ = ["ComparedRun", "Comparison", "compare", "compare_command", "comparison_table",

@@ -121,6 +121,7 @@ def attribute_command(path: str, *, seeds: int | None = None, by: str = "group",
 def _report(result: Attribution, folder: Path) -> None:
     """Each player's mean (5-95 %) of the headline metrics, and the sum of the parts."""
     from sim.analysis.attribution import FIGURES, TOTAL
+    from sim.analysis.terminal import compact
 
     table = result.table
     print(f"{result.scenario.name}: {result.manifest['method']['summary']},"
@@ -130,17 +131,8 @@ def _report(result: Attribution, folder: Path) -> None:
         rows = table[table["metric"] == metric]
         print(f"  {metric}: mean (5 % .. 95 %) over seeds")
         for row in rows.itertuples():
-            print(f"    {row.group:<{width}}  {_number(row.mean)} ({_number(row.p05)} .."
-                  f" {_number(row.p95)})")
+            print(f"    {row.group:<{width}}  {compact(row.mean)} ({compact(row.p05)} .."
+                  f" {compact(row.p95)})")
         parts = rows[rows["group"] != TOTAL]["mean"].sum()
-        print(f"    {'sum of the parts':<{width}}  {_number(parts)}")
+        print(f"    {'sum of the parts':<{width}}  {compact(parts)}")
     print(f"-> {folder}")
-
-
-def _number(value: float) -> str:
-    """Compact figure for the terminal: 1.23e9 -> 1.23G."""
-    size = abs(value)
-    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if size >= limit:
-            return f"{value / limit:.3g}{suffix}"
-    return f"{value:.3g}"
