@@ -15,7 +15,7 @@ from conftest import ensemble, first, make, month_index, track, window
 from sim.model.metrics import MODEL_METRICS
 from sim.model.model import ChipTradeModel
 from sim.moves import MOVES
-from sim.world.actors import ROUTES, US_VENDORS
+from sim.world.actors import BIG_TECH, ROUTES, US_VENDORS
 from sim.world.catalogue import CHIPS, US_CHIPS
 
 DATE = "2024-10"  # when the move under test takes effect
@@ -163,6 +163,15 @@ def test_each_us_vendors_legal_china_revenue_adds_up_to_the_total():
     assert sum(per_vendor.values()) == pytest.approx(
         total(with_, "vendor_revenue_china_legal_usd"), rel=1e-12)
     assert per_vendor["nvidia"] > 0 and per_vendor["amd"] > 0
+
+
+def test_h20_deliveries_to_each_big_tech_firm_are_part_of_the_total():
+    """F1 reads the H20 of the firms it names: each firm's column is its own, inside the total."""
+    with_, _ = pair(SHARE)
+    firms = {f: total(with_, f"legal_export_units_H20_{f}") for f in BIG_TECH}
+    assert all(units > 0 for units in firms.values())
+    assert len(set(firms.values())) == len(firms)  # each firm's own deliveries, not a copy
+    assert sum(firms.values()) < total(with_, "legal_export_units_H20")  # others buy H20 too
 
 
 def test_announced_share_never_collected_is_priced_in_but_not_paid():
