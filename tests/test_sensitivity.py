@@ -202,6 +202,9 @@ def test_sensitivity_cli_writes_indices_and_a_figure_per_output(tmp_path):
     assert evaluations["smuggling.markup"].between(0.3, 0.8).all()
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["method"]["points"] == 16 and manifest["seeds"]["count"] == 1
+    # enough to repeat it: the resolved scenario, as every other manifest records it
+    resolved = manifest["resolved_scenario"]["parameters"]
+    assert resolved["smuggling.markup"] == {"uniform": [0.3, 0.8]}
     for output in ("smuggled_units", "domestic_share"):
         assert (out / "figures" / f"sobol_{output}.png").stat().st_size > 10_000
 

@@ -454,7 +454,7 @@ def _manifest(scenario: Scenario, counterfactual: Scenario, team: list[Player], 
               n: int, masks: list[int], ordering: np.ndarray | None, failures: dict[int, str],
               total: np.ndarray, base: np.ndarray, started: datetime, wall: float,
               executor: dict[str, Any], derivation: str) -> dict[str, Any]:
-    from sim.experiments.manifest import package_versions
+    from sim.experiments.manifest import package_versions, scenario_record
     from sim.experiments.pairing import pairing_strength
     from sim.experiments.store import code_fingerprint
     from sim.scenario.scenario import NO_EVENTS
@@ -474,11 +474,7 @@ def _manifest(scenario: Scenario, counterfactual: Scenario, team: list[Player], 
     revenue = base[:, MODEL_METRICS.index("vendor_revenue_usd")] - total[:, loss]
     return {
         "kind": "attribute",
-        "scenario": scenario.name,
-        "title": scenario.title,
-        "scenario_file": str(scenario.path) if scenario.path else None,
-        "scenario_hash": scenario.content_hash(),
-        "resolved_scenario": scenario.resolved,
+        **scenario_record(scenario),
         "counterfactual": {"name": counterfactual.name, "hash": counterfactual.content_hash(),
                            "given_as": scenario.resolved.get("counterfactual", NO_EVENTS)},
         "seeds": {"root_seed": scenario.seed, "count": n, "derivation": derivation},

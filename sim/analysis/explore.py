@@ -254,16 +254,13 @@ def _manifest(scenario: Scenario, experiments: int, seeds: int, design_seed: int
     from importlib import metadata
 
     from sim.analysis.uncertain import samplers
+    from sim.experiments.manifest import scenario_record
     from sim.experiments.replication import SEED_DERIVATION
 
     ranges = samplers(scenario)
     return {
         "kind": "explore",
-        "scenario": scenario.name,
-        "title": scenario.title,
-        "scenario_file": str(scenario.path) if scenario.path else None,
-        "scenario_hash": scenario.content_hash(),
-        "resolved_scenario": scenario.resolved,
+        **scenario_record(scenario),
         "experiments": experiments,
         "uncertainties": {name: {"distribution": ranges[name].dist.to_yaml(),
                                  "sampled_within": [ranges[name].low, ranges[name].high]}

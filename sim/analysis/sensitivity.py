@@ -246,7 +246,7 @@ def analyse_scenario(
         ScenarioError: no parameter has a distribution, an unknown output or method.
 
     """
-    from sim.experiments.runner import package_versions
+    from sim.experiments.manifest import package_versions, scenario_record
     from sim.model.metrics import METRIC_NAMES
 
     label = str(scenario.path) if scenario.path is not None else scenario.name
@@ -277,10 +277,7 @@ def analyse_scenario(
         result.notes["by_seed"] = _by_seed(result, f.by_seed)
     manifest = {
         "kind": "sensitivity",
-        "scenario": scenario.name,
-        "title": scenario.title,
-        "scenario_file": str(scenario.path) if scenario.path else None,
-        "scenario_hash": scenario.content_hash(),
+        **scenario_record(scenario),
         "parameters": {name: dist.to_yaml() for name, dist in params.items()},
         "sampling": "normal and lognormal truncated to mean +- 2 sd of the underlying normal"
                     " and to the parameter's allowed range; SALib samples the unit cube, each"

@@ -42,6 +42,20 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+def scenario_record(scenario: Scenario) -> dict[str, Any]:
+    """What every manifest says of the scenario it ran: name, title, file, hash, resolved form.
+
+    The resolved form (defaults, extends and posterior pinned) is what repeats the run.
+    """
+    return {
+        "scenario": scenario.name,
+        "title": scenario.title,
+        "scenario_file": str(scenario.path) if scenario.path else None,
+        "scenario_hash": scenario.content_hash(),
+        "resolved_scenario": scenario.resolved,
+    }
+
+
 def make_manifest(scenario: Scenario, counterfactual: Scenario, n: int,
                   failures: dict[int, str], started: datetime, wall: float, *,
                   executor: dict[str, Any] | None = None, reused: int = 0,
@@ -50,11 +64,7 @@ def make_manifest(scenario: Scenario, counterfactual: Scenario, n: int,
     from sim.experiments.store import code_fingerprint
 
     return {
-        "scenario": scenario.name,
-        "title": scenario.title,
-        "scenario_file": str(scenario.path) if scenario.path else None,
-        "scenario_hash": scenario.content_hash(),
-        "resolved_scenario": scenario.resolved,
+        **scenario_record(scenario),
         "counterfactual": {
             "name": counterfactual.name,
             "hash": counterfactual.content_hash(),
