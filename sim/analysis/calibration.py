@@ -1,8 +1,8 @@
 """Calibration as inference: ABC-SMC (pyabc) of the parameters that drive the calibration targets.
 
 The record's calibration figures (``role: calibration`` in ``sim/world/data/targets.yaml``:
-F1, F2, F5, F6) are reached only by this procedure, never by choosing a number. The parameters
-fitted (:data:`PRIORS`) are the uncertain ones that the screening of every parameter
+F1, F2, F5, F6 and M7) are reached only by this procedure, never by choosing a number. The
+parameters fitted (:data:`PRIORS`) are the uncertain ones that the screening of every parameter
 (:mod:`sim.analysis.drivers`, ``docs/model.md`` "Drivers") ranks highest for those targets, each
 with a uniform prior over a range the record and the model's meaning allow. Every other
 parameter keeps its data-file value or distribution (drawn per replication as usual), so its
@@ -51,8 +51,11 @@ if TYPE_CHECKING:
 #: #14, must be one number per run) and not a figure of the record taken as it is (F5's growth,
 #: #11; F10's H200 price, #10) - except that F3's H20 price is fitted within F3's own range, and
 #: the H20's unit cost (#18, but #3 for F2, which few parameters move) replaces the MLU590's
-#: inference speed (#12). Ranges: a figure's own range where the record gives one, else the
-#: screening's band (x0.5..x1.5 of the data file's value) or a range the parameter's meaning sets.
+#: inference speed (#12). The target M7 (the guidance's effect, from August 2025) adds the one
+#: parameter that moves it, the guidance's cost to buyers (no parameter the four figures rank
+#: acts after July 2025 on H20 sales). Ranges: a figure's own range where the record gives one,
+#: else the screening's band (x0.5..x1.5 of the data file's value) or a range the parameter's
+#: meaning sets.
 PRIORS: dict[str, tuple[float, float, str]] = {
     "demand.china_h100e_per_month": (
         70_000, 200_000, "#1. F5's ~$50 B in 2025 at $20-30 k per H100e, less its ~50 %/yr"
@@ -83,6 +86,9 @@ PRIORS: dict[str, tuple[float, float, str]] = {
     "chips.H20.unit_cost_usd": (
         3_000, 8_000, "#18, #3 for F2. Below F3's price; a cut-down H100-class die with 96 GB"
         " of HBM"),
+    "buyers.guidance_cost": (
+        0, 10, "For M7: the one parameter of China's guidance (M6) on buyers, #8 of all for"
+        " C4a; from no effect to the top of its allowed range"),
 }
 
 
