@@ -118,6 +118,29 @@ def test_validate_fails_when_a_validation_target_is_missed(capsys):
     assert re.search(r"failing: .*C1 \(0%\)", out)
 
 
+def test_the_guidance_target_measures_the_guidance_and_nothing_else():
+    """M7 (no H20 / MI308 sold once China's guidance bit) is what fits the guidance's cost: with
+    no cost the China-only parts sell on after the licences resume, with a high one they do not.
+    It reads only the timeline, so the calibration can fit it."""
+    from sim.analysis.targets import Targets
+    from sim.analysis.validation import validate
+
+    shipped_file = shipped_targets()
+    m7 = shipped_file["M7"]
+    assert m7.role == "calibration" and m7.scenarios == {"timeline"}
+    targets = Targets(figures={}, targets=(m7,), scenario_files=shipped_file.scenario_files,
+                      path=shipped_file.path)
+
+    def ratio(cost: float) -> np.ndarray:
+        v = validate(seeds=2, workers=1, targets=targets,
+                     parameters={"buyers.guidance_cost": cost})
+        return v.results[0].values
+
+    toothless, strict = ratio(0.0), ratio(10.0)
+    assert (toothless > 0.05).all(), toothless  # sales go on: the bound is missed
+    assert (strict <= 0.05).all() and (strict < toothless / 5).all(), (strict, toothless)
+
+
 def test_validate_refuses_an_unknown_parameter(capsys):
     assert main(["validate", "--seeds", "1", "--set", "buyers.nonsense=1"]) == 2
     assert "unknown parameter" in capsys.readouterr().err
