@@ -35,7 +35,7 @@ import pandas as pd
 
 from sim.analysis.batch import simulate_many
 from sim.analysis.salib import MorrisResult, Uniform, morris_analysis
-from sim.analysis.targets import Runs, Series, shipped_targets
+from sim.analysis.targets import Runs, Statistic, shipped_targets
 from sim.analysis.uncertain import TruncatedDistribution
 
 #: A default's band when the data file gives no distribution: x0.5 .. x1.5, clipped.
@@ -96,11 +96,15 @@ def parameter_ranges() -> tuple[list[Range], dict[str, str]]:
     return ranges, left_out
 
 
-def outputs() -> tuple[list[str], list[Series]]:
-    """Output names and, for the targets among them, their statistics (timeline-only series)."""
+def outputs() -> tuple[list[str], list[Statistic]]:
+    """Output names and, for the targets among them, their statistics.
+
+    Targets that read the timeline alone count: a series, or a ratio or difference of two
+    (M7's, C3b's).
+    """
     names, series = list(CHANNELS), []
     for target in shipped_targets().targets:
-        if isinstance(target.statistic, Series) and target.scenarios == {"timeline"}:
+        if target.scenarios == {"timeline"}:
             names.append(f"target_{target.id}")
             series.append(target.statistic)
     return names, series
@@ -146,7 +150,7 @@ def _without_posterior(parameters: dict) -> dict:
     return {k: v for k, v in parameters.items() if k != "from"}
 
 
-def _outputs(actual: np.ndarray, base: np.ndarray, start: int, series: Sequence[Series],
+def _outputs(actual: np.ndarray, base: np.ndarray, start: int, series: Sequence[Statistic],
              with_losses: Any) -> np.ndarray:
     from sim.model.metrics import METRIC_NAMES
 
