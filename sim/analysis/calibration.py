@@ -51,9 +51,14 @@ if TYPE_CHECKING:
 #: #14, must be one number per run) and not a figure of the record taken as it is (F5's growth,
 #: #11; F10's H200 price, #10) - except that F3's H20 price is fitted within F3's own range, and
 #: the H20's unit cost (#18, but #3 for F2, which few parameters move) replaces the MLU590's
-#: inference speed (#12). The target M7 (the guidance's effect, from August 2025) adds the one
-#: parameter that moves it, the guidance's cost to buyers (no parameter the four figures rank
-#: acts after July 2025 on H20 sales). Ranges: a figure's own range where the record gives one,
+#: inference speed (#12). The target M7 (the guidance's effect, from August 2025) adds the
+#: guidance's cost to buyers: #7 for M7 (screened on its logarithm), behind the H20's price and
+#: inference speed and the elasticity (fitted already) and the MI308's own numbers (assumptions
+#: of a part that is a small share of M7); the one parameter of the guidance the record names
+#: (M6). Re-screened with M7 and with F1 on the three firms, big tech's training share
+#: (buyers.train_weight.big_tech) ranks #9 for the four figures and is not fitted: it moves F1
+#: and F4 together, not their tension (docs/model.md 10.2). Ranges: a figure's own range where
+#: the record gives one,
 #: else the screening's band (x0.5..x1.5 of the data file's value) or a range the parameter's
 #: meaning sets.
 PRIORS: dict[str, tuple[float, float, str]] = {
