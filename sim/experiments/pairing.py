@@ -80,7 +80,8 @@ def pairing_warning(pairing: dict[str, Any], label: str) -> str | None:
     return (f"{label}: weak pairing: the paired revenue loss varies {ratio:.3g}x less over"
             f" {pairing['seeds']} seeds than an unpaired difference would (target: at least"
             f" {TARGET:g}x); that spread may be real: each replication draws its own parameters"
-            " (the posterior, distributions) and the policy's effect varies with them"
+            " (the posterior, distributions) and the policy's effect varies with them, and"
+            " chance events only the scenario has (licence draws) have nothing to pair with"
             " (pairing in manifest.json; docs/model.md section 9)")
 
 
