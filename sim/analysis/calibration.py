@@ -57,10 +57,13 @@ if TYPE_CHECKING:
 #: of a part that is a small share of M7); the one parameter of the guidance the record names
 #: (M6). Re-screened with M7 and with F1 on the three firms, big tech's training share
 #: (buyers.train_weight.big_tech) ranks #9 for the four figures and is not fitted: it moves F1
-#: and F4 together, not their tension (docs/model.md 10.2). Ranges: a figure's own range where
-#: the record gives one,
-#: else the screening's band (x0.5..x1.5 of the data file's value) or a range the parameter's
-#: meaning sets.
+#: and F4 together, not their tension (docs/model.md 10.2). Small firms' demand share (#13 for
+#: F1, #56 over the four figures) is fitted because F1 counts three named firms: with F1 on
+#: them, the ten alone pressed Chinese demand and the H20's unit cost against their priors'
+#: bounds, the sign of a missing degree of freedom - which buyers buy the H20; of the buyers'
+#: shares (assumptions, scaled to sum to 1) it ranks highest for F1. Ranges: a figure's own
+#: range where the record gives one, else the screening's band (x0.5..x1.5 of the data file's
+#: value) or a range the parameter's meaning sets.
 PRIORS: dict[str, tuple[float, float, str]] = {
     "demand.china_h100e_per_month": (
         70_000, 200_000, "#1. F5's ~$50 B in 2025 at $20-30 k per H100e, less its ~50 %/yr"
@@ -94,6 +97,10 @@ PRIORS: dict[str, tuple[float, float, str]] = {
     "buyers.guidance_cost": (
         0, 10, "For M7: the one parameter of China's guidance (M6) on buyers, #8 of all for"
         " C4a; from no effect to the top of its allowed range"),
+    "buyers.demand_share.small_firms": (
+        0.135, 0.405, "#13 for F1. F1 counts three named firms: who buys the H20 matters, and"
+        " without this share the fit pressed demand and the H20's cost against their bounds;"
+        " the screening's band x0.5..x1.5 (the shares are scaled to sum to 1)"),
 }
 
 
