@@ -183,7 +183,7 @@ def test_scheduler_without_dask_installed_exits_2_with_how_to_install(tmp_path, 
 
 def test_unreachable_scheduler_exits_2(tmp_path, monkeypatch, capsys):
     pytest.importorskip("dask.distributed")
-    monkeypatch.setattr("sim.experiments.executors.DASK_TIMEOUT_S", 1)
+    monkeypatch.setattr("sim.experiments.dask_executor.DASK_TIMEOUT_S", 1)
     (tmp_path / "tiny.yaml").write_text(TINY)
     code = cli.main(["run", str(tmp_path / "tiny.yaml"), "--out", str(tmp_path / "o"),
                      "--scheduler", "tcp://127.0.0.1:9"])

@@ -167,6 +167,30 @@ def test_a_dask_worker_lost_mid_run_changes_nothing(scenario, undisturbed):
     assert timeseries_bytes(results.timeseries) == timeseries_bytes(undisturbed.timeseries)
 
 
+def test_a_dask_run_survives_losing_every_worker_at_once(scenario, undisturbed):
+    """The scenarios every task needs must outlive the workers that hold them.
+
+    Data sent with ``Client.scatter`` lives only on workers: when they all die the scheduler
+    cannot rebuild it and cancels the run's tasks ("already forgotten"), which once failed CI.
+    """
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        killed: list[int] = []
+
+        def kill_every_worker(_result) -> None:
+            if not killed:
+                killed.extend(client.run(os.getpid).values())
+                for pid in killed:
+                    os.kill(pid, signal.SIGKILL)
+
+        results = sim.run(scenario, scheduler=cluster.scheduler_address,
+                          on_done=kill_every_worker)
+    assert len(killed) == 2 and results.failures == {}
+    assert timeseries_bytes(results.timeseries) == timeseries_bytes(undisturbed.timeseries)
+
+
 def test_a_batch_the_dask_scheduler_gives_up_on_runs_again_one_by_one(scenario, undisturbed,
                                                                       monkeypatch, capsys):
     """``KilledWorker`` is how the scheduler reports a task whose workers kept dying: here

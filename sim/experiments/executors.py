@@ -9,8 +9,9 @@ the numbers are identical whatever the executor, the number of workers or the co
 
 * :class:`SerialExecutor` - one batch after another, in this process (``workers=1``).
 * :class:`ProcessExecutor` - a pool of local processes (the CLI's default: all cores).
-* :class:`DaskExecutor` - the workers of a running ``dask.distributed`` scheduler
-  (``--scheduler tcp://HOST:PORT``); needs the ``dask`` extra, imported only when used.
+* :class:`~sim.experiments.dask_executor.DaskExecutor` - the workers of a running
+  ``dask.distributed`` scheduler (``--scheduler tcp://HOST:PORT``); needs the ``dask`` extra,
+  imported only when used.
 
 Several replications go in one task (a batch) to cut per-task overhead, and only a few batches
 per worker are in flight at a time, so memory stays flat however many replications a run has.
@@ -33,71 +34,29 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, Protocol
+from typing import Any
 
+from sim.experiments.executor import (
+    BATCH_LIMIT,
+    IN_FLIGHT_PER_SLOT,
+    Batch,
+    Executor,
+    ExecutorError,
+    OnLost,
+    WorkerLost,
+    note,
+)
 from sim.experiments.replication import ReplicationResult, lost_batch, run_batch
 from sim.scenario.scenario import Scenario
 
-#: Batches each worker may have queued or running at a time.
-IN_FLIGHT_PER_SLOT = 2
-#: Seconds to wait for a Dask scheduler to answer, and for it to have a worker.
-DASK_TIMEOUT_S = 30
-
-Batch = Sequence[int]
-#: ``on_lost(batch, why)``: what to yield instead of ``fn(*shared, batch)`` for a batch (of one
-#: replication) whose worker died twice; ``why`` says how the worker died.
-OnLost = Callable[[Batch, str], Any]
-
-
-class ExecutorError(Exception):
-    """An executor cannot be used as asked: a missing extra, an unreachable scheduler..."""
-
-
-class WorkerLost(ExecutorError):
-    """A batch's worker died twice and no ``on_lost`` was given to record it."""
-
-
-class Executor(Protocol):
-    """Runs ``fn(*shared, batch)`` for every batch and yields the results as they finish.
-
-    Attributes:
-        kind: ``"serial"``, ``"processes"`` or ``"dask"``.
-        slots: how many batches can run at the same time (known after ``__enter__``).
-        batch_limit: most replications per batch worth grouping for this executor.
-
-    """
-
-    kind: str
-    slots: int
-    batch_limit: int
-
-    def __enter__(self) -> Executor: ...
-
-    def __exit__(self, *exc: object) -> None: ...
-
-    def map(self, fn: Callable[..., Any], shared: tuple, batches: Iterable[Batch],
-            on_lost: OnLost | None = None) -> Iterator[Any]:
-        """Yield ``fn(*shared, batch)`` for each batch, in completion order.
-
-        A batch lost with a dead worker is run again; one whose worker dies twice yields
-        ``on_lost(batch, why)`` instead (or raises :class:`WorkerLost` without ``on_lost``).
-        """
-        ...
-
-    def probe(self, fn: Callable[[], Any]) -> dict[str, Any]:
-        """Return ``fn()`` as run on each remote worker (empty for local executors)."""
-        ...
-
-    def describe(self) -> dict[str, Any]:
-        """What ran the replications, for manifests."""
-        ...
-
+__all__ = ["BATCH_LIMIT", "Executor", "ExecutorError", "OnLost", "ProcessExecutor",
+           "SerialExecutor", "WorkerLost", "check_workers", "default_workers", "make_executor",
+           "plan_batches", "run_replications"]
 
 def check_workers(executor: Executor) -> None:
     """Refuse remote workers whose chipsim code or numpy differ (so would numbers); in ``with``."""
@@ -136,16 +95,12 @@ def make_executor(workers: int | None = None, scheduler: str | None = None) -> E
         if workers is not None:
             raise ExecutorError("--workers does not apply with --scheduler: the cluster's "
                                 "workers run the replications")
+        from sim.experiments.dask_executor import DaskExecutor
+
         return DaskExecutor(scheduler)
     if workers is None or workers <= 1:
         return SerialExecutor()
     return ProcessExecutor(workers)
-
-
-#: Most replications stepped together in one batch: the model steps a batch as one array
-#: program, so larger batches cost less per replication (about x8 from 1 to 64 on the timeline);
-#: beyond 64 the arrays outgrow the cache and nothing more is gained.
-BATCH_LIMIT = 64
 
 
 def plan_batches(indices: Sequence[int], slots: int, limit: int) -> list[list[int]]:
@@ -245,7 +200,7 @@ class ProcessExecutor:
                 return
             self.deaths += 1
             alone = [[index] for batch in lost for index in batch]
-            _note(f"a worker process died ({pool.death}); its {len(alone)} replication"
+            note(f"a worker process died ({pool.death}); its {len(alone)} replication"
                   f"{'s' if len(alone) != 1 else ''} in flight run again, one at a time")
             yield from self._one_by_one(fn, shared, alone, on_lost)
 
@@ -262,7 +217,7 @@ class ProcessExecutor:
             self.deaths += 1
             (batch,) = lost
             why = f"its worker process died twice ({pool.death})"
-            _note(f"replication {', '.join(map(str, batch))} recorded as failed: {why}")
+            note(f"replication {', '.join(map(str, batch))} recorded as failed: {why}")
             if on_lost is None:
                 raise WorkerLost(f"batch {list(batch)}: {why}")
             yield on_lost(batch, why)
@@ -371,11 +326,6 @@ def _windowed(pool: _Pool, queue: Iterator[Batch], window: int, lost: list[Batch
         top_up()
 
 
-def _note(text: str) -> None:
-    """One line on stderr about the run's machinery (a worker lost), beside the progress bar."""
-    print(f"chipsim: {text}", file=sys.stderr, flush=True)
-
-
 def _mp_context(module: str) -> multiprocessing.context.BaseContext:
     """``fork`` when it is safe (one thread: fast, nothing to re-import); else ``forkserver``.
 
@@ -439,140 +389,6 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
             process.terminate()
     for process in processes:
         process.join(timeout=5)
-
-
-# --------------------------------------------------------------------------- Dask
-
-
-class DaskExecutor:
-    """Run batches on the workers of a ``dask.distributed`` scheduler.
-
-    The workers must be able to import this version of chipsim (same code, same numpy) for the
-    results to be identical to a local run; :meth:`probe` lets the caller check. A worker lost
-    mid-run costs nothing but time: the scheduler reruns its tasks elsewhere (see the module
-    docstring for a task it gives up on).
-    """
-
-    kind = "dask"
-    batch_limit = BATCH_LIMIT
-
-    def __init__(self, address: str) -> None:
-        try:
-            import dask.distributed  # noqa: F401 - only checking that the extra is installed
-        except ImportError:
-            raise ExecutorError(
-                "--scheduler needs dask.distributed, which is not installed; install it with "
-                "pip install 'chipsim[dask]' (or pip install 'dask[distributed]')") from None
-        self.address = address
-        self.slots = 1
-        self.deaths = 0
-        self._client: Any = None
-
-    def __enter__(self) -> DaskExecutor:
-        from dask.distributed import Client
-
-        try:
-            self._client = Client(self.address, timeout=DASK_TIMEOUT_S, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ExecutorError(f"cannot reach the Dask scheduler at {self.address}: "
-                                f"{exc}") from None
-        try:
-            self._client.wait_for_workers(1, timeout=DASK_TIMEOUT_S)
-        except TimeoutError:
-            self._client.close()
-            raise ExecutorError(f"the Dask scheduler at {self.address} has no workers "
-                                f"(waited {DASK_TIMEOUT_S} s)") from None
-        self.slots = max(1, sum(self._client.nthreads().values()))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
-
-    def map(self, fn: Callable[..., Any], shared: tuple, batches: Iterable[Batch],
-            on_lost: OnLost | None = None) -> Iterator[Any]:
-        """Yield ``fn(*shared, batch)`` for each batch, in completion order.
-
-        The scheduler reruns the tasks of a worker that dies; a batch it gives up on
-        (``KilledWorker``) is resubmitted one replication per task, and a replication it gives
-        up on again yields ``on_lost(batch, why)``.
-        """
-        from dask.distributed import as_completed
-        from distributed.scheduler import KilledWorker
-
-        client = self._client
-        if client is None:
-            raise RuntimeError("use the DaskExecutor in a with-block")
-        remote = client.scatter(list(shared), broadcast=True, hash=False)
-        queue = iter(batches)
-        running = as_completed(loop=client.loop)
-        tasks: dict[str, tuple[list[int], bool]] = {}  # key -> (batch, resubmitted alone)
-        finished = False
-
-        def submit(batch: Batch, alone: bool = False) -> None:
-            future = client.submit(fn, *remote, list(batch), pure=False)
-            tasks[future.key] = (list(batch), alone)
-            running.add(future)
-
-        def top_up() -> None:
-            batch = next(queue, None)
-            if batch is not None:
-                submit(batch)
-
-        try:
-            for _ in range(self.slots * IN_FLIGHT_PER_SLOT):
-                top_up()
-            for future in running:
-                batch, alone = tasks.pop(future.key)
-                try:
-                    result = future.result()
-                except KilledWorker as exc:
-                    result = self._lost(batch, alone, exc, submit, on_lost)
-                future.release()
-                if not alone:
-                    top_up()
-                if result is not None:
-                    yield result
-            finished = True
-        finally:
-            if not finished:
-                client.cancel(list(running.futures), force=True)
-            client.cancel(remote, force=True)
-
-    def _lost(self, batch: list[int], alone: bool, exc: Exception,
-              submit: Callable[[Batch, bool], None], on_lost: OnLost | None) -> Any:
-        """A task the scheduler gave up on: run its replications alone, or give one up."""
-        self.deaths += 1
-        if not alone:
-            _note(f"the Dask scheduler gave up on a batch of {len(batch)} replication"
-                  f"{'s' if len(batch) != 1 else ''} (KilledWorker); they run again, one per "
-                  "task")
-            for index in batch:
-                submit([index], True)
-            return None
-        why = f"its Dask worker died repeatedly (KilledWorker: {exc})"
-        _note(f"replication {batch[0]} recorded as failed: {why}")
-        if on_lost is None:
-            raise WorkerLost(f"batch {batch}: {why}")
-        return on_lost(batch, why)
-
-    def probe(self, fn: Callable[[], Any]) -> dict[str, Any]:
-        """Return ``fn()`` as run on every worker (worker address -> value)."""
-        try:
-            return dict(self._client.run(fn))
-        except Exception as exc:  # noqa: BLE001 - a worker that cannot import chipsim
-            raise ExecutorError(
-                f"the Dask workers at {self.address} cannot run chipsim ({type(exc).__name__}: "
-                f"{exc}); install this version of chipsim on every worker") from None
-
-    def describe(self) -> dict[str, Any]:
-        """``{"kind": "dask", "scheduler": ADDRESS, "workers": threads}`` (+ ``worker_deaths``)."""
-        out: dict[str, Any] = {"kind": self.kind, "scheduler": self.address,
-                               "workers": self.slots}
-        if self.deaths:
-            out["worker_deaths"] = self.deaths
-        return out
 
 
 # --------------------------------------------------------------------------- compatibility
