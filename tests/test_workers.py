@@ -8,6 +8,7 @@ The same holds for a Dask worker lost mid-run (a LocalCluster on 127.0.0.1).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -146,11 +147,19 @@ def test_killing_a_worker_of_chipsim_run_still_exits_0_with_identical_results(tm
         assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "ref" / name).read_bytes()
 
 
-def test_a_dask_worker_lost_mid_run_changes_nothing(scenario, undisturbed):
+
+@contextlib.contextmanager
+def two_dask_workers():
+    """A local Dask cluster of two worker processes, and a client to it (to kill them)."""
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   host="127.0.0.1", dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
+        yield cluster, client
+
+
+def test_a_dask_worker_lost_mid_run_changes_nothing(scenario, undisturbed):
+    with two_dask_workers() as (cluster, client):
         killed: list[int] = []
 
         def kill_a_busy_worker(_result) -> None:
@@ -173,10 +182,7 @@ def test_a_dask_run_survives_losing_every_worker_at_once(scenario, undisturbed):
     Data sent with ``Client.scatter`` lives only on workers: when they all die the scheduler
     cannot rebuild it and cancels the run's tasks ("already forgotten"), which once failed CI.
     """
-    distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with two_dask_workers() as (cluster, client):
         killed: list[int] = []
 
         def kill_every_worker(_result) -> None:
