@@ -85,3 +85,38 @@ def test_guidance_cancels_waiting_orders_once_when_it_comes_in():
     start = scenario.start + 9  # 2024-10
     assert cancelled[start] > 0
     assert all(cancelled[m] == 0 for m in cancelled if m != start)
+
+
+def monthly_h20_orders(scenario) -> np.ndarray:  # noqa: ANN001
+    """H20 units buyers order each month (their stockpiling included), one seed."""
+    model = ChipTradeModel(scenario, seed=0)
+    orders, out = model.market.orders, []
+    place = orders.place
+
+    def watch(units, clearance, profile_of):  # noqa: ANN001, ANN202
+        out.append(float(units[:, H20, :].sum()))
+        return place(units, clearance, profile_of)
+
+    orders.place = watch
+    model.run()
+    return np.array(out)
+
+
+def test_a_stockpile_is_ordered_once_not_once_a_month():
+    """Announced four months ahead, buyers who stockpile two months of a chip order about two
+    months of it in all - not two months' worth divided by the months left, every month (which
+    adds up to 2 x (1/4 + 1/3 + 1/2 + 1) = 4.2 months).
+    """
+    ban = {"date": "2024-10", "announced": "2024-06", "move": "us.licence_requirement",
+           "chips": ["H20"], "approval": 0.0}
+    parameters = {"buyers.anticipation_months": 0, "buyers.budget_multiple": 100,
+                  "buyers.drawdown_months": 120,  # receipts hardly lower this year's demand
+                  **{f"buyers.stockpile_months.{c}": 2 for c in
+                     ("big_tech", "small_firms", "research_labs", "state_dcs")}}
+    with_ = monthly_h20_orders(make(initial_policy=ONLY_H20, events=[ban],
+                                    parameters=parameters, population=MANY))
+    without = monthly_h20_orders(make(initial_policy=ONLY_H20, parameters=parameters,
+                                      population=MANY))
+    window = slice(11, 15)  # June-September 2024 (the run starts six months early, 2023-07)
+    ahead = (with_[window] - without[window]).sum() / without[window].mean()
+    assert ahead == pytest.approx(2.0, rel=0.15)  # was 3.9

@@ -105,6 +105,7 @@ class BuyerBook(mesa.Agent):
         self.disabled = zeros.copy()  # H100e of smuggled chips found and disabled (M17)
         self.rented_gpus = zeros.copy()  # GPUs rented in offshore clouds
         self.usual_units = np.zeros((r, len(US_CHIPS), n))  # usual monthly purchases, units
+        self.ordered_ahead = np.zeros((r, len(US_CHIPS), n))  # units stockpiled ahead, per chip
         self.received = {ch: zeros.copy() for ch in CHANNELS}  # H100e received this month
         self.received_total = zeros.copy()
         self.received_units = {ch: np.zeros((r, 1)) for ch in CHANNELS}  # cumulative units
@@ -211,6 +212,18 @@ class BuyerBook(mesa.Agent):
     def note_usual_purchases(self, units: np.ndarray, weight: np.ndarray) -> None:
         """Update usual purchases of each US part with this month's plan (weight of the latest)."""
         blend_into(self.usual_units, units, weight)
+
+    def note_ordered_ahead(self, extra: Mapping[int, np.ndarray]) -> None:
+        """Keep count of the units ordered ahead of each US part's coming restriction.
+
+        ``extra``: US part index -> units ordered ahead this month (R, n); a part with no
+        restriction coming starts from zero again, ready for the next one.
+        """
+        for i in range(len(US_CHIPS)):
+            if i in extra:
+                self.ordered_ahead[:, i, :] += extra[i]
+            else:
+                self.ordered_ahead[:, i, :] = 0.0
 
     # --- offshore cloud rentals ---------------------------------------------------------------
     def start_rentals(self, capacity: np.ndarray) -> None:

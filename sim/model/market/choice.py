@@ -68,14 +68,17 @@ def budget_scale(units: np.ndarray, price: np.ndarray, trend: np.ndarray,
 def stockpile_units(usual: np.ndarray, now: np.ndarray, is_open: np.ndarray,
                     profile_of: np.ndarray, month: int,
                     coming: Mapping[str, tuple[int, np.ndarray | float]],
-                    stockpile_months: np.ndarray) -> dict[int, np.ndarray]:
+                    stockpile_months: np.ndarray, ordered: np.ndarray) -> dict[int, np.ndarray]:
     """Extra legal units buyers order ahead of restrictions they know or hear of.
 
     Returns, per US part (its index in ``US_CHIPS``) with a restriction coming, the extra units
     of each need (R, n); most months no restriction is coming and nothing is returned.
 
-    The size is a number of months of the buyer's usual purchases of the chip - or of this
-    month's, for a chip that has only just become available (pent-up orders, FACTS F10).
+    The stockpile a buyer aims at is a number of months of its usual purchases of the chip - or
+    of this month's, for a chip that has only just become available (pent-up orders, FACTS F10)
+    - times its credence. What it has already ordered ahead of this restriction counts against
+    that aim, and the rest is spread over the months left, so the whole stockpile is ordered
+    once, not once a month.
 
     Args:
         usual: per US part and need, usual monthly purchases (units), (R, chips, n).
@@ -87,6 +90,8 @@ def stockpile_units(usual: np.ndarray, now: np.ndarray, is_open: np.ndarray,
         coming: chip -> (month its restriction takes effect, credence buyers give it).
         stockpile_months: per need, months of usual purchases bought ahead of a certain
             restriction.
+        ordered: per US part and need, units already ordered ahead of its coming restriction
+            (R, chips, n).
 
     """
     extra: dict[int, np.ndarray] = {}
@@ -94,8 +99,8 @@ def stockpile_units(usual: np.ndarray, now: np.ndarray, is_open: np.ndarray,
         if chip not in US_CHIPS:
             continue
         i = US_CHIPS.index(chip)
-        basis = np.maximum(usual[:, i, :], now[:, i, :])
+        aim = credence * stockpile_months * np.maximum(usual[:, i, :], now[:, i, :])
         months_left = max(effective - month, 1)
-        extra[i] = (credence * stockpile_months * basis / months_left
+        extra[i] = (np.maximum(aim - ordered[:, i, :], 0.0) / months_left
                     * np.take(is_open[:, :, i], profile_of, axis=1))
     return extra

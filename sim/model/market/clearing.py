@@ -86,11 +86,13 @@ class Market:
         legal = units[:, k.legal_cols, :]  # (R, chips, n)
         book.note_usual_purchases(legal, p["buyers.usual_purchase_weight"])
         ahead = stockpile_units(book.usual_units, legal, o.open[:, :, k.legal_cols], prof.of,
-                                ctx.month, coming, book.stockpile_months)
+                                ctx.month, coming, book.stockpile_months, book.ordered_ahead)
         for i, extra in ahead.items():
             legal[:, i, :] += extra
-        units *= budget_scale(units, o.price, book.trend, p["buyers.budget_multiple"],
-                              ctx.list_price("H100"))[:, None, :]
+        afford = budget_scale(units, o.price, book.trend, p["buyers.budget_multiple"],
+                              ctx.list_price("H100"))
+        units *= afford[:, None, :]
+        book.note_ordered_ahead({i: extra * afford for i, extra in ahead.items()})
 
         flows = MonthFlows(grey_premium=premium)
         received = {ch: np.zeros((ctx.replications, book.n)) for ch in CHANNELS}
