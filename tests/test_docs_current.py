@@ -44,3 +44,14 @@ def test_every_default_names_its_source():
         # an H100's speeds are 1 by definition of the unit (H100-equivalents)
         assert any(word in spec.source for word in ("FACTS", "assumption", "calibrated",
                                                     "definition of the unit")), spec.name
+
+
+def test_every_fitted_parameter_says_its_default_is_fitted():
+    """A reader of the reference or the data files must see which numbers calibration sets:
+    the data file's value is used only with the posterior off (``from: defaults``).
+    """
+    from sim.world.parameters import DEFAULTS, load_posterior
+
+    for name in load_posterior().names:
+        source = DEFAULTS[name].source
+        assert "fitted by chipsim calibrate" in source and "posterior off" in source, name
