@@ -63,7 +63,10 @@ if TYPE_CHECKING:
 #: bounds, the sign of a missing degree of freedom - which buyers buy the H20; of the buyers'
 #: shares (assumptions, scaled to sum to 1) it ranks highest for F1. Ranges: a figure's own
 #: range where the record gives one, else the screening's band (x0.5..x1.5 of the data file's
-#: value) or a range the parameter's meaning sets.
+#: value) or a range the parameter's meaning sets. The share of unmet need abandoned ranks low
+#: for every target and is fitted all the same: issue 11 asks that the fate of unmet need be
+#: inferred, not assumed, and a posterior near its prior says honestly that the record does not
+#: pin it (its spread then goes into every ensemble).
 PRIORS: dict[str, tuple[float, float, str]] = {
     "demand.china_h100e_per_month": (
         70_000, 200_000, "#1. F5's ~$50 B in 2025 at $20-30 k per H100e, less its ~50 %/yr"
@@ -101,6 +104,12 @@ PRIORS: dict[str, tuple[float, float, str]] = {
         0.135, 0.405, "#13 for F1. F1 counts three named firms: who buys the H20 matters, and"
         " without this share the fit pressed demand and the H20's cost against their bounds;"
         " the screening's band x0.5..x1.5 (the shares are scaled to sum to 1)"),
+    "demand.unmet_abandon_share": (
+        0.05, 0.95, "The fate of unmet need (issue 11): how much of a month's unmet need buyers"
+        " give up rather than carry to next month's choice. Low in every screening (#39 for F5,"
+        " below for the rest): the record hardly pins it, and fitting it carries that"
+        " uncertainty into every ensemble instead of a point assumption (0.3). From nearly all"
+        " carried to nearly all given up"),
 }
 
 
