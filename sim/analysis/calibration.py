@@ -66,7 +66,9 @@ if TYPE_CHECKING:
 #: value) or a range the parameter's meaning sets. The share of unmet need abandoned ranks low
 #: for every target and is fitted all the same: issue 11 asks that the fate of unmet need be
 #: inferred, not assumed, and a posterior near its prior says honestly that the record does not
-#: pin it (its spread then goes into every ensemble).
+#: pin it (its spread then goes into every ensemble). Big tech's stockpile months (#20 for F1)
+#: is fitted since stockpiles are ordered once (December 2026): F1 is a stockpile, and without
+#: the months the fit had only demand, prices and shares to make it.
 PRIORS: dict[str, tuple[float, float, str]] = {
     "demand.china_h100e_per_month": (
         70_000, 200_000, "#1. F5's ~$50 B in 2025 at $20-30 k per H100e, less its ~50 %/yr"
@@ -104,6 +106,10 @@ PRIORS: dict[str, tuple[float, float, str]] = {
         0.135, 0.405, "#13 for F1. F1 counts three named firms: who buys the H20 matters, and"
         " without this share the fit pressed demand and the H20's cost against their bounds;"
         " the screening's band x0.5..x1.5 (the shares are scaled to sum to 1)"),
+    "buyers.stockpile_months.big_tech": (
+        6, 24, "#20 for F1. F1's 'nearly a year's supply' is what big tech bought, on rumours"
+        " (credence buyers.rumour_credence, 0.4-0.8) - the months it would stockpile for a"
+        " certain rule are more; from half a year to two years"),
     "demand.unmet_abandon_share": (
         0.05, 0.95, "The fate of unmet need (issue 11): how much of a month's unmet need buyers"
         " give up rather than carry to next month's choice. Low in every screening (#39 for F5,"
@@ -128,12 +134,12 @@ class Budget:
 
     population: int = 1000
     generations: int = 25
-    evaluations: int = 90_000
+    evaluations: int = 150_000
     min_epsilon: float = 0.3
     seeds: int = 3
 
 
-#: The shipped posterior's budget (about 45 minutes on two cores).
+#: The shipped posterior's budget (about 50 minutes on two cores).
 DEFAULT_BUDGET = Budget()
 #: For tests: seconds.
 TINY_BUDGET = Budget(population=6, generations=1, evaluations=60, min_epsilon=0.0, seeds=1)
