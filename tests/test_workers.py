@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import CancelledError
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -197,10 +198,16 @@ def test_a_dask_run_survives_losing_every_worker_at_once(scenario, undisturbed):
     assert timeseries_bytes(results.timeseries) == timeseries_bytes(undisturbed.timeseries)
 
 
+@pytest.mark.parametrize(("lost", "why"), [
+    ("KilledWorker", "its Dask worker died repeatedly"),
+    ("CancelledError", "the Dask scheduler cancelled it again"),
+])
 def test_a_batch_the_dask_scheduler_gives_up_on_runs_again_one_by_one(scenario, undisturbed,
-                                                                      monkeypatch, capsys):
-    """``KilledWorker`` is how the scheduler reports a task whose workers kept dying: here
-    replication 4 always gets it, so it is recorded as failed and the others are unchanged."""
+                                                                      monkeypatch, capsys,
+                                                                      lost, why):
+    """``KilledWorker`` is how the scheduler reports a task whose workers kept dying, a
+    cancellation how it reports one whose inputs were lost: here replication 4 always gets it,
+    so it is recorded as failed and the others are unchanged."""
     distributed = pytest.importorskip("dask.distributed")
     from distributed.scheduler import KilledWorker
 
@@ -208,7 +215,9 @@ def test_a_batch_the_dask_scheduler_gives_up_on_runs_again_one_by_one(scenario, 
 
     def run_batch(scenario, counterfactual, check, indices):
         if 4 in indices:
-            raise KilledWorker(f"run_batch-{indices}", SimpleNamespace(address="tcp://x:1"), 3)
+            if lost == "KilledWorker":
+                raise KilledWorker(f"run_batch-{indices}", SimpleNamespace(address="tcp://x:1"), 3)
+            raise CancelledError(f"run_batch-{indices}")
         return real(scenario, counterfactual, check, indices)
 
     monkeypatch.setattr(replication, "run_batch", run_batch)
@@ -216,7 +225,7 @@ def test_a_batch_the_dask_scheduler_gives_up_on_runs_again_one_by_one(scenario, 
                                   dashboard_address=None) as cluster:
         results = sim.run(scenario, scheduler=cluster.scheduler_address)
     assert list(results.failures) == [4]
-    assert results.failures[4].startswith("WorkerLost: its Dask worker died repeatedly")
+    assert results.failures[4].startswith(f"WorkerLost: {why} ({lost}")
     others = undisturbed.timeseries[undisturbed.timeseries.seed != 4]
     assert timeseries_bytes(results.timeseries) == timeseries_bytes(others)
     assert "run again, one per task" in capsys.readouterr().err

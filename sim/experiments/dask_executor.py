@@ -146,7 +146,9 @@ class DaskExecutor:
             for index in batch:
                 submit([index], True)
             return None
-        why = f"its Dask worker died repeatedly ({kind}: {exc})"
+        lost = ("its Dask worker died repeatedly" if kind == "KilledWorker"
+                else "the Dask scheduler cancelled it again")
+        why = f"{lost} ({kind}: {exc})"
         note(f"replication {batch[0]} recorded as failed: {why}")
         if on_lost is None:
             raise WorkerLost(f"batch {batch}: {why}")
