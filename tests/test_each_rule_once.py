@@ -120,3 +120,24 @@ def test_a_stockpile_is_ordered_once_not_once_a_month():
     window = slice(11, 15)  # June-September 2024 (the run starts six months early, 2023-07)
     ahead = (with_[window] - without[window]).sum() / without[window].mean()
     assert ahead == pytest.approx(2.0, rel=0.15)  # was 3.9
+
+
+def test_a_stockpile_is_paid_on_delivery_so_the_months_budget_does_not_cap_it():
+    """Told one month ahead, buyers who stockpile six months of a chip order all six months at
+    once, though that is far more than they may spend in a month: orders are paid when
+    delivered (the F10 orders of December 2025 were more than ten months of China's spending).
+    The month's budget still caps their ordinary purchases.
+    """
+    ban = {"date": "2024-10", "announced": "2024-09", "move": "us.licence_requirement",
+           "chips": ["H20"], "approval": 0.0}
+    parameters = {"buyers.anticipation_months": 0, "buyers.budget_multiple": 1.5,
+                  "buyers.drawdown_months": 120,
+                  **{f"buyers.stockpile_months.{c}": 6 for c in
+                     ("big_tech", "small_firms", "research_labs", "state_dcs")}}
+    with_ = monthly_h20_orders(make(initial_policy=ONLY_H20, events=[ban],
+                                    parameters=parameters, population=MANY))
+    without = monthly_h20_orders(make(initial_policy=ONLY_H20, parameters=parameters,
+                                      population=MANY))
+    september = 14  # the run starts six months early, 2023-07
+    ahead = (with_[september] - without[september]) / without[september - 3:september].mean()
+    assert ahead == pytest.approx(6.0, rel=0.15)  # was 2.2: capped by the month's budget

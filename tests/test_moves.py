@@ -15,7 +15,7 @@ from conftest import ensemble, first, make, month_index, track, window
 from sim.model.metrics import MODEL_METRICS
 from sim.model.model import ChipTradeModel
 from sim.moves import MOVES
-from sim.world.actors import BIG_TECH, ROUTES, US_VENDORS
+from sim.world.actors import BIG_TECH, CLOUD_COUNTRIES, ROUTES, US_VENDORS
 from sim.world.catalogue import CHIPS, US_CHIPS
 
 DATE = "2024-10"  # when the move under test takes effect
@@ -273,6 +273,24 @@ def test_full_remote_access_compliance_closes_the_cloud_channel():
     rule = {"date": DATE, "move": "us.remote_access_rule", "compliance": 1.0}
     with_, _ = pair(rule)
     assert total(with_, "cloud_units", ("2024-11", "2025-06")) == 0.0
+
+
+def test_offshore_cloud_room_grows_with_the_market():
+    """Data centres abroad are built for the market they serve: once the countries' rooms for
+    China-facing GPUs bind, rented capacity grows as Chinese demand does (F5), not at all when
+    demand stands still - the channel is not frozen at its 2024 size for three years (F8)."""
+    rooms = {"clouds.initial_capacity_units": 1000.0,
+             **{f"clouds.country_capacity_units.{c}": 1000.0 for c in CLOUD_COUNTRIES}}
+
+    def capacity(growth: float) -> np.ndarray:
+        scenario = make(parameters={**rooms, "demand.growth_per_year": growth})
+        records = ensemble(scenario, seeds=2)
+        k = MODEL_METRICS.index("cloud_capacity_units")
+        return records[:, [month_index(scenario, "2024-12"), month_index(scenario, "2025-06")], k]
+
+    still, growing = capacity(0.0), capacity(0.5)
+    assert still[:, 1] == pytest.approx(still[:, 0])  # bound by the rooms, which stand still
+    assert growing[:, 1] / growing[:, 0] == pytest.approx(1.5 ** 0.5, rel=0.01)
 
 
 AFFILIATES = {"id": "affiliates", "date": DATE, "move": "us.affiliates_rule", "screening": 0.6}

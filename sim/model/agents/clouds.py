@@ -3,7 +3,8 @@
 Malaysia, Singapore, Thailand, Indonesia and elsewhere. Providers buy GPUs legally and rent
 them by the month to Chinese firms (FACTS F7, F8). Each country has its own cost (a factor on
 the rent: power, land, margins) and its own data-centre room for China-facing GPUs. Providers
-add capacity when rentals are wanted, up to a monthly growth limit and their country's room.
+add capacity when rentals are wanted, up to a monthly growth limit and their country's room,
+which grows with the Chinese market it serves (F5).
 Under a remote-access rule (M16) each provider complies with the rule's probability; a
 complying provider stops serving Chinese renters. The providers are one cohort agent with
 arrays (replications x providers).
@@ -94,6 +95,16 @@ class CloudFleet(mesa.Agent):
         return np.divide(before - self.china_capacity, before, out=np.zeros_like(before),
                          where=before > 0)
 
+    def room(self) -> np.ndarray:
+        """Each country's room for China-facing GPUs now (R, countries).
+
+        Data centres abroad are built for the market they serve: the room set for the period's
+        start grows with Chinese demand (``demand.growth_per_year``, FACTS F5), as the
+        market's other totals do, rather than standing still for three years.
+        """
+        growth = (1.0 + self.model.params["demand.growth_per_year"]) ** self.model.years()
+        return self.country_room * growth
+
     def expansion_room(self) -> np.ndarray:
         """Most GPUs each open provider can add this month (R, P).
 
@@ -106,7 +117,7 @@ class CloudFleet(mesa.Agent):
                           p["clouds.min_expansion_units"] / max(self.size, 1))
         used = self.by_country(self.capacity)  # (R, countries)
         providers = np.bincount(self.country, minlength=len(CLOUD_COUNTRIES))
-        headroom = np.maximum(self.country_room - used, 0.0) / np.maximum(providers, 1)
+        headroom = np.maximum(self.room() - used, 0.0) / np.maximum(providers, 1)
         room = np.minimum(grow, np.take(headroom, self.country, axis=1))
         return np.where(self.complies, 0.0, room)
 

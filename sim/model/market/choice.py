@@ -3,8 +3,8 @@
 Each buyer weighs an option by ``open x (price x multiplier / fit)^-elasticity``: cheaper
 options per H100-equivalent win most but not all of the demand (a CES, logit-in-log-cost form).
 Domestic-mandate floors are placed on the domestic parts alone. Buyers then order ahead of
-restrictions they know or hear of (stockpiling), and no buyer spends more in a month than its
-budget allows.
+restrictions they know or hear of (stockpiling), and no buyer spends more in a month on its
+ordinary purchases than its budget allows (a stockpile is paid when it is delivered).
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ def budget_scale(units: np.ndarray, price: np.ndarray, trend: np.ndarray,
     """Share of planned purchases each need can afford this month (R, n).
 
     ``units`` (R, K, n), ``price`` (R, K). Spending is capped at ``buyers.budget_multiple``
-    times the need's normal spend (its trend demand at the H100's price).
+    times the need's normal spend (its trend demand at the H100's price). Pass the ordinary
+    purchases: a stockpile ordered ahead is paid on delivery, bounded by its own aim.
     """
     spend = spend_per_need(units, price)
     cap = budget_multiple * trend * h100_price

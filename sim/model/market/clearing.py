@@ -4,8 +4,9 @@ The order of one month's clearing:
 
 1. offers: each option's price, effective-cost multiplier, openness and clearance chance;
 2. choice: CES weights; the grey-market premium that balances buyers' demand for smuggled chips
-   with smugglers' expected deliveries; each buyer's planned units, its stockpiling ahead of
-   restrictions it expects, and its budget;
+   with smugglers' expected deliveries; each buyer's planned units, its budget (which caps
+   ordinary purchases) and its stockpiling ahead of restrictions it expects (paid on
+   delivery, so not capped by the month's budget);
 3. orders: licence applications and clearance of legal orders, which join the order book;
 4. shipping: claims on each US part, allocation from inventory, delivery and payment, front
    companies and smuggling (with screening and seizures), domestic deliveries, and the month's
@@ -87,12 +88,12 @@ class Market:
         book.note_usual_purchases(legal, p["buyers.usual_purchase_weight"])
         ahead = stockpile_units(book.usual_units, legal, o.open[:, :, k.legal_cols], prof.of,
                                 ctx.month, coming, book.stockpile_months, book.ordered_ahead)
-        for i, extra in ahead.items():
-            legal[:, i, :] += extra
         afford = budget_scale(units, o.price, book.trend, p["buyers.budget_multiple"],
                               ctx.list_price("H100"))
         units *= afford[:, None, :]
-        book.note_ordered_ahead({i: extra * afford for i, extra in ahead.items()})
+        for i, extra in ahead.items():
+            legal[:, i, :] += extra
+        book.note_ordered_ahead(ahead)
 
         flows = MonthFlows(grey_premium=premium)
         received = {ch: np.zeros((ctx.replications, book.n)) for ch in CHANNELS}
