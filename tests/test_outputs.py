@@ -298,6 +298,28 @@ def test_figures_with_no_events_and_events_outside_period(tmp_path):
         assert style.save(fig, tmp_path / "f")[0].stat().st_size > 10_000
 
 
+def test_a_scenario_with_many_moves_numbers_them_so_the_plot_keeps_its_room():
+    """Twenty moves in four months would stack twenty labels above the plot (the timeline's
+    strip took a third of the figure): past a few rows the moves are numbered at their dates
+    and every one is explained, in order, in a key between the legend and the source line."""
+    many = [(MONTHS[i % 4], f"Move {i + 1}: a rule with a fairly long description")
+            for i in range(20)]
+    few = run_figures.diverted_volumes(synthetic(), EVENTS, scenario="t", title="T", n_seeds=5)
+    fig = run_figures.diverted_volumes(synthetic(), many, scenario="t", title="T", n_seeds=5)
+    texts = _texts(fig)
+    assert "Scenario: t · 5 seeds · dotted lines: policy moves, numbered (key below)" in texts
+    key = " · ".join(t.get_text() for t in fig.texts if t.get_gid() == "event-key")
+    numbered = [f"{n} {label}" for n, (_, label) in
+                enumerate(sorted(many, key=lambda event: event[0]), start=1)]
+    assert key == " · ".join(numbered)  # every move, numbered by date
+    assert not any(label in texts for _, label in many)  # no label above the plot
+    strip_in = fig.axes[0].get_position().height * fig.get_figheight()
+    assert strip_in < 0.6
+    (panel,) = _panels(fig)
+    assert len([ln for ln in panel.get_lines() if ln.get_linestyle() == ":"]) == 4
+    assert fig.get_figheight() < few.get_figheight() + 1.0  # the key's lines, not 20 rows
+
+
 def test_event_labels_never_overlap_or_get_crossed():
     many = [(x, f"Move {i} with a fairly long description") for i, x in
             enumerate([10.0, 10.0, 10.0, 40.0, 70.0, 200.0, 200.0, 350.0])]

@@ -100,11 +100,11 @@ def test_market_response_has_labelled_axes_with_units_and_events(results):
     assert "domestic share" in share.get_ylabel() and "(% of H100e)" in share.get_ylabel()
     assert "premium" in premium.get_ylabel() and "(% premium)" in premium.get_ylabel()
     texts = _texts(fig)
-    assert "M2: H20/MI308 licence rule" in texts
+    assert any(t.startswith("1 M2: H20/MI308 licence rule · 2 M3:") for t in texts)  # the key
     assert ("China's answer: domestic chips and the grey market — The record, 2024-2026"
             in texts)
-    assert (f"Scenario: timeline-2024-2026 · {SEEDS} seeds · dotted lines: policy moves"
-            in texts)
+    assert (f"Scenario: timeline-2024-2026 · {SEEDS} seeds · dotted lines: policy moves,"
+            " numbered (key below)" in texts)
     assert f"chipsim {version()}; median and 5–95 % band over {SEEDS} seeds" in texts
     # the lines are the medians in percent, in the channel colours of every other figure
     (line,) = [ln for ln in share.get_lines() if ln.get_label() == "Domestic share"]

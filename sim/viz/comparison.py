@@ -210,6 +210,8 @@ def _finish(layout: Layout, series: Sequence[Series], n_seeds: int, *,
     subtitle = f"{len(series)} scenarios: {', '.join(s[0] for s in series)} · {seeds}"
     if layout.labels:
         subtitle += " · dotted lines: policy moves (grey: in every scenario)"
+    elif layout.moves:
+        subtitle += " · dotted lines: policy moves, numbered (key below; grey: in every scenario)"
     title_block(layout.figure, heading, subtitle)
     source_line(layout.figure, f"chipsim {version()}; median and 5–95 % band over {seeds} (the"
                 " same seeds in every scenario)")

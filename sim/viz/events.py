@@ -2,7 +2,9 @@
 
 An event is a policy move as a figure sees it: ``(date "YYYY-MM", label)``. Each is marked by a
 dotted line at its date in every panel (:func:`event_line`) and by a labelled leader in a strip
-above the plot (:func:`draw_labels`).
+above the plot (:func:`draw_labels`) - or, when the labels would need more rows than the plot
+should give up, by its number on a leader (:func:`draw_numbers`) and a key under the figure
+(:func:`event_key`).
 
 Labels sit in the strip one row per label as needed: a label is written horizontally from its
 date and moved to the next row up when it would overlap the previous one, so many moves in the
@@ -186,6 +188,40 @@ def number_events(events: Iterable[Event], x_min: float = -float("inf"),
     """Number the events inside the plotted range, 1, 2, ... by date (same month: given order)."""
     return [NumberedMove(i + 1, x, label)
             for i, (x, label) in enumerate(visible_events(events, x_min, x_max))]
+
+
+def number_strip_height() -> float:
+    """Height of a strip that holds numbered moves (two staggered rows), in inches."""
+    return _STRIP_PAD * 2 + _STRIP_ROW * 2
+
+
+def draw_numbers(strip: Axes, moves: Sequence[NumberedMove],
+                 colours: Mapping[Event, str] | None = None) -> None:
+    """Each move's number in the strip, on a leader at its date (with a key under the figure).
+
+    Moves of the same month share a leader and their numbers are joined (``3–5``); the numbers
+    of moves in neighbouring months go on alternate rows so they never touch. A move coloured in
+    ``colours`` (by ``(date, label)``, as :func:`draw_labels` takes them) colours its number.
+    """
+    by_place = {(month_x(date), label): colour
+                for (date, label), colour in (colours or {}).items()}
+    by_x: dict[float, list[NumberedMove]] = {}
+    for move in moves:
+        by_x.setdefault(move.x, []).append(move)
+    x_min, x_max = strip.get_xlim()
+    previous, level = -float("inf"), 0
+    for x, group in sorted(by_x.items()):
+        numbers = [m.number for m in group]
+        text = str(numbers[0]) if len(numbers) == 1 else f"{numbers[0]}–{numbers[-1]}"
+        level = 1 - level if (x - previous) / (x_max - x_min) < 0.06 else 0
+        previous = x
+        colour = next((by_place[(x, m.label)] for m in group if (x, m.label) in by_place), None)
+        y = _STRIP_PAD + (level + 0.5) * _STRIP_ROW
+        strip.plot([x, x], [0, y - 0.06], color=colour or EVENT_LINE, linestyle=":",
+                   linewidth=1.0, zorder=1)
+        strip.annotate(text, (x, y), ha="center", va="center", fontsize=EVENT_FONT,
+                       fontweight="bold", zorder=4,
+                       color=colour if colour not in (None, EVENT_LINE) else GREY)
 
 
 def numbered_ticks(panels: Sequence[Axes], moves: Sequence[NumberedMove], *,

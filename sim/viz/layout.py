@@ -4,7 +4,10 @@ Every chipsim figure over months - the run, story and comparison figures - is bu
 layout (:func:`make_layout`): the title block, the event strip with the policy moves' labels
 (:mod:`sim.viz.events`), the panels top to bottom sharing the date axis, then the legend and the
 source line. Sizes are in inches and fixed, so output is byte-stable and text never collides;
-only the strip's height varies, with the number of label rows it needs.
+only the strip's height varies, with the number of label rows it needs. A scenario with many
+moves (the timeline has 24) would need a strip taller than the plot: past
+:data:`MAX_STRIP_ROWS` rows the moves are numbered in a low strip and explained in a key
+between the legend and the source line, so the data keeps the room.
 """
 
 from __future__ import annotations
@@ -28,8 +31,13 @@ from matplotlib.patches import Patch
 from sim.viz.events import (
     Event,
     EventLabel,
+    NumberedMove,
     draw_labels,
+    draw_numbers,
+    event_key,
     event_line,
+    number_events,
+    number_strip_height,
     place_labels,
     strip_height,
     visible_events,
@@ -38,6 +46,7 @@ from sim.viz.style import (
     FIG_WIDTH,
     MARGIN_LEFT,
     MARGIN_RIGHT,
+    TEXT,
     new_figure,
     seeds_text,
     source_line,
@@ -50,6 +59,10 @@ from sim.viz.style import (
 _TOP_TEXT = 0.85  # title and subtitle
 _BOTTOM_TEXT = 1.05  # tick labels, legend, source line
 _PANEL_GAP = 0.35
+_KEY_LINE = 0.15  # one line of the numbered moves' key
+_KEY_FONT = 7.0
+#: Most rows of labels the event strip takes; with more, moves are numbered and keyed.
+MAX_STRIP_ROWS = 6
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,9 @@ class Layout:
     strip: Axes
     panels: list[Axes]
     labels: list[tuple[EventLabel, int]]  # event labels and their rows in the strip
+    moves: list[NumberedMove]  # or, with too many for the strip: the moves, numbered
+    key: list[str]  # the numbered moves' key, lines under the legend
+    bottom: float  # inches under the lowest panel: tick labels, legend, key, source line
 
 
 def make_layout(dates: pd.DatetimeIndex, events: Sequence[Event], *,
@@ -76,8 +92,15 @@ def make_layout(dates: pd.DatetimeIndex, events: Sequence[Event], *,
     x_min, x_max = _x_limits(dates)
     placed = place_labels(visible_events(events, x_min, x_max), x_min, x_max)
     strip_h = strip_height(placed)
+    moves: list[NumberedMove] = []
+    key: list[str] = []
+    if max((row + 1 for _, row in placed), default=0) > MAX_STRIP_ROWS:
+        moves = number_events(events, x_min, x_max)
+        key = event_key(moves, FIG_WIDTH - 0.9, fontsize=_KEY_FONT)
+        placed, strip_h = [], number_strip_height()
+    bottom = _BOTTOM_TEXT + _KEY_LINE * len(key)
     panels_h = sum(panel_heights) + _PANEL_GAP * (len(panel_heights) - 1)
-    height = _TOP_TEXT + strip_h + panels_h + _BOTTOM_TEXT
+    height = _TOP_TEXT + strip_h + panels_h + bottom
     fig = new_figure(FIG_WIDTH, height)
 
     def rect(top_in: float, h_in: float) -> list[float]:
@@ -95,7 +118,10 @@ def make_layout(dates: pd.DatetimeIndex, events: Sequence[Event], *,
     for ax in panels:
         style_panel(ax)
     _date_ticks(panels[-1], len(dates))
-    return Layout(fig, strip, panels, placed)
+    for i, line in enumerate(key):
+        fig.text(0.25 / FIG_WIDTH, (0.34 + _KEY_LINE * (len(key) - 1 - i)) / height, line,
+                 fontsize=_KEY_FONT, color=TEXT, va="bottom", gid="event-key")
+    return Layout(fig, strip, panels, placed, moves, key, bottom)
 
 
 def dates(timeseries: pd.DataFrame) -> pd.DatetimeIndex:
@@ -131,7 +157,7 @@ def _style_strip(strip: Axes, x_min: float, x_max: float, height_in: float) -> N
 
 
 def mark_events(layout: Layout, colours: Mapping[Event, str] | None = None) -> None:
-    """Dotted vertical lines in every panel, and labelled leaders in the strip.
+    """Dotted vertical lines in every panel, and labelled (or numbered) leaders in the strip.
 
     Args:
         layout: The figure, from :func:`make_layout`.
@@ -141,10 +167,11 @@ def mark_events(layout: Layout, colours: Mapping[Event, str] | None = None) -> N
             colour, like an uncoloured one.
 
     """
-    for x in sorted({label.x for label, _ in layout.labels}):
+    for x in sorted({label.x for label, _ in layout.labels} | {m.x for m in layout.moves}):
         for ax in layout.panels:
             event_line(ax, x)
     draw_labels(layout.strip, layout.labels, colours)
+    draw_numbers(layout.strip, layout.moves, colours)
 
 
 def legend(layout: Layout, handles: Sequence[Line2D | Patch], *,
@@ -155,7 +182,7 @@ def legend(layout: Layout, handles: Sequence[Line2D | Patch], *,
     fig.legend(handles=list(handles), loc="upper center", ncol=ncol or len(handles),
                frameon=False, fontsize=9,
                bbox_to_anchor=(0.5 + (MARGIN_LEFT - MARGIN_RIGHT) / 2 / FIG_WIDTH,
-                               (_BOTTOM_TEXT - 0.38) / height))
+                               (layout.bottom - 0.38) / height))
 
 
 def annotate(layout: Layout, *, heading: str, scenario: str, n_seeds: int) -> None:
@@ -164,5 +191,7 @@ def annotate(layout: Layout, *, heading: str, scenario: str, n_seeds: int) -> No
     subtitle = f"Scenario: {scenario} · {seeds}"
     if layout.labels:
         subtitle += " · dotted lines: policy moves"
+    elif layout.moves:
+        subtitle += " · dotted lines: policy moves, numbered (key below)"
     title_block(layout.figure, heading, subtitle)
     source_line(layout.figure, f"chipsim {version()}; median and 5–95 % band over {seeds}")
