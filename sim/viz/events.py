@@ -195,6 +195,32 @@ def number_strip_height() -> float:
     return _STRIP_PAD * 2 + _STRIP_ROW * 2
 
 
+@dataclass(frozen=True)
+class NumberMark:
+    """The moves of one month, marked by their numbers at one date."""
+
+    x: float  # the month's date (matplotlib date number)
+    moves: tuple[NumberedMove, ...]
+    text: str  # "3", or "3–5" for several moves in the month
+    row: int  # 0, or 1 where the previous month's numbers would touch these
+
+
+def number_marks(moves: Sequence[NumberedMove], x_min: float, x_max: float) -> list[NumberMark]:
+    """Group numbered moves by month, and give neighbouring months' numbers alternate rows."""
+    by_x: dict[float, list[NumberedMove]] = {}
+    for move in moves:
+        by_x.setdefault(move.x, []).append(move)
+    marks: list[NumberMark] = []
+    previous, row = -float("inf"), 0
+    for x, group in sorted(by_x.items()):
+        first, last = group[0].number, group[-1].number
+        row = 1 - row if (x - previous) / (x_max - x_min) < 0.06 else 0
+        previous = x
+        marks.append(NumberMark(x, tuple(group), str(first) if first == last
+                                else f"{first}–{last}", row))
+    return marks
+
+
 def draw_numbers(strip: Axes, moves: Sequence[NumberedMove],
                  colours: Mapping[Event, str] | None = None) -> None:
     """Each move's number in the strip, on a leader at its date (with a key under the figure).
@@ -205,21 +231,13 @@ def draw_numbers(strip: Axes, moves: Sequence[NumberedMove],
     """
     by_place = {(month_x(date), label): colour
                 for (date, label), colour in (colours or {}).items()}
-    by_x: dict[float, list[NumberedMove]] = {}
-    for move in moves:
-        by_x.setdefault(move.x, []).append(move)
-    x_min, x_max = strip.get_xlim()
-    previous, level = -float("inf"), 0
-    for x, group in sorted(by_x.items()):
-        numbers = [m.number for m in group]
-        text = str(numbers[0]) if len(numbers) == 1 else f"{numbers[0]}–{numbers[-1]}"
-        level = 1 - level if (x - previous) / (x_max - x_min) < 0.06 else 0
-        previous = x
-        colour = next((by_place[(x, m.label)] for m in group if (x, m.label) in by_place), None)
-        y = _STRIP_PAD + (level + 0.5) * _STRIP_ROW
-        strip.plot([x, x], [0, y - 0.06], color=colour or EVENT_LINE, linestyle=":",
+    for mark in number_marks(moves, *strip.get_xlim()):
+        colour = next((by_place[(mark.x, m.label)] for m in mark.moves
+                       if (mark.x, m.label) in by_place), None)
+        y = _STRIP_PAD + (mark.row + 0.5) * _STRIP_ROW
+        strip.plot([mark.x, mark.x], [0, y - 0.06], color=colour or EVENT_LINE, linestyle=":",
                    linewidth=1.0, zorder=1)
-        strip.annotate(text, (x, y), ha="center", va="center", fontsize=EVENT_FONT,
+        strip.annotate(mark.text, (mark.x, y), ha="center", va="center", fontsize=EVENT_FONT,
                        fontweight="bold", zorder=4,
                        color=colour if colour not in (None, EVENT_LINE) else GREY)
 
@@ -231,21 +249,13 @@ def numbered_ticks(panels: Sequence[Axes], moves: Sequence[NumberedMove], *,
     Moves of the same month share one line; their numbers are joined (``3–5``). Use with a key
     (:func:`event_key`) instead of the labelled strip when the plot should keep the room.
     """
-    by_x: dict[float, list[int]] = {}
-    for move in moves:
-        by_x.setdefault(move.x, []).append(move.number)
-    x_min, x_max = panels[0].get_xlim()
-    previous, level = -float("inf"), 0
-    for x, numbers in sorted(by_x.items()):
+    for mark in number_marks(moves, *panels[0].get_xlim()):
         for ax in panels:
-            event_line(ax, x, linewidth=0.9, zorder=2)
-        text = str(numbers[0]) if len(numbers) == 1 else f"{numbers[0]}–{numbers[-1]}"
-        # numbers of moves in neighbouring months would touch: every other one a row higher
-        level = 1 - level if (x - previous) / (x_max - x_min) < 0.06 else 0
-        previous = x
-        panels[0].annotate(text, (x, 1.0), xycoords=("data", "axes fraction"),
-                           xytext=(0, 2 + 8 * level), textcoords="offset points", ha="center",
-                           va="bottom", fontsize=fontsize, color=GREY, fontweight="bold")
+            event_line(ax, mark.x, linewidth=0.9, zorder=2)
+        panels[0].annotate(mark.text, (mark.x, 1.0), xycoords=("data", "axes fraction"),
+                           xytext=(0, 2 + 8 * mark.row), textcoords="offset points",
+                           ha="center", va="bottom", fontsize=fontsize, color=GREY,
+                           fontweight="bold")
 
 
 def event_key(moves: Sequence[NumberedMove], width_in: float,

@@ -5,7 +5,7 @@ layout (:func:`make_layout`): the title block, the event strip with the policy m
 (:mod:`sim.viz.events`), the panels top to bottom sharing the date axis, then the legend and the
 source line. Sizes are in inches and fixed, so output is byte-stable and text never collides;
 only the strip's height varies, with the number of label rows it needs. A scenario with many
-moves (the timeline has 24) would need a strip taller than the plot: past
+moves (the timeline has 22) would need a strip taller than the plot: past
 :data:`MAX_STRIP_ROWS` rows the moves are numbered in a low strip and explained in a key
 between the legend and the source line, so the data keeps the room.
 """
