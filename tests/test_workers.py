@@ -27,6 +27,15 @@ from sim.experiments.executors import ProcessExecutor, SerialExecutor, WorkerLos
 from sim.experiments.output import timeseries_bytes
 
 REPO = Path(__file__).resolve().parents[1]
+
+# The tests that kill workers force the fork start method, so that the monkeypatched simulate
+# reaches the workers. Their workers are forked while a process pool's manager thread runs (the
+# pool started after a worker died, beside the broken one's), which Python 3.12 warns about for
+# any fork in a threaded process (CPython gh-100228). Without a forced method chipsim picks
+# fork only in a single-threaded process and forkserver otherwise (executors._mp_context, per
+# pool), so this is the tests' choice, not the tool's behaviour.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
 EVENTS = ({"date": "2024-08", "move": "us.licence_requirement", "chips": ["H20", "MI308"],
            "approval": 0.0},)
 SEEDS = 6
