@@ -95,6 +95,35 @@ def test_resume_after_ctrl_c_gives_identical_bytes(scenario_file, reference, cap
     assert not work_folder(target).exists()
 
 
+def test_a_stop_between_saving_and_counting_a_replication_reports_what_resume_reuses(
+        scenario_file, monkeypatch, capsys):
+    """A signal can land after a replication's file is written and before the store counts it
+    (CI caught SIGTERM there once: '2 of 8 saved' with three files): the message must give the
+    number a --resume reuses, which is what is on disk."""
+    from sim.experiments.interrupts import Stopped
+
+    class StopOnThirdCount(set):
+        def add(self, index: int) -> None:
+            if len(self) == 2:
+                raise Stopped(signal.SIGTERM)
+            super().add(index)
+
+    opened = DiskStore.__init__
+
+    def open_store(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        opened(self, *args, **kwargs)
+        self._done = StopOnThirdCount(self._done)
+
+    monkeypatch.setattr(DiskStore, "__init__", open_store)
+    target = scenario_file.parent / "out"
+    assert runner.run_command(str(scenario_file), out=str(target), workers=1) == 143
+    assert len(saved(target)) == 3
+    assert "stopped by SIGTERM; 3 of 6 replications are saved" in capsys.readouterr().err  # was 2
+    monkeypatch.undo()
+    assert runner.run_command(str(scenario_file), out=str(target), workers=1, resume=True) == 0
+    assert "(3 reused from an interrupted run)" in capsys.readouterr().out
+
+
 def test_an_unfinished_run_is_not_silently_restarted(scenario_file, capsys):
     target = scenario_file.parent / "out"
     interrupt(scenario_file, target, after=2)

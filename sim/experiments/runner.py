@@ -358,7 +358,7 @@ def _run_to_folder(scenario: Scenario, counterfactual: Scenario, seeds: int | No
         n = seeds or store.count or scenario.seeds
 
         def say(what: str) -> None:
-            saved = len(store.finished() & set(range(n)))
+            saved = len(store.on_disk() & set(range(n)))
             print(f"chipsim: {what}; {saved} of {n} replications are saved in {work}; "
                   f"to finish, run: {again}", file=sys.stderr)
 

@@ -172,7 +172,7 @@ class DiskStore:
         except BaseException:
             self._unlock()
             raise
-        self._done = {int(p.name.removesuffix(".npy")) for p in self._reps.glob("*.npy")}
+        self._done = self.on_disk()
         self.reused = len(self._done)
 
     # --- opening ------------------------------------------------------------------------------
@@ -225,6 +225,15 @@ class DiskStore:
     def finished(self) -> set[int]:
         """Indices of the replications that succeeded (in this session or an earlier one)."""
         return set(self._done)
+
+    def on_disk(self) -> set[int]:
+        """Indices of the replications saved on disk: what a ``--resume`` will reuse.
+
+        Read from the folder, not from :meth:`finished`: a stop (Ctrl-C, SIGTERM) that lands
+        between a replication's file being written and its being counted leaves the file, and
+        a resume reuses it, so the stop's message must count it too.
+        """
+        return {int(p.name.removesuffix(".npy")) for p in self._reps.glob("*.npy")}
 
     def save(self, result: ReplicationResult) -> None:
         """Write one finished replication (or its error) to disk, atomically.
