@@ -145,6 +145,24 @@ def _figure_texts(fig) -> list[str]:
     return [t.get_text() for t in fig.texts] + [t.get_text() for ax in fig.axes for t in ax.texts]
 
 
+def test_many_scenarios_and_moves_keep_the_legend_clear_of_the_moves_key():
+    """Six scenarios put the legend on two rows; with twenty moves keyed under it, the figure
+    makes room for both (the second row covered the key's first line)."""
+    from sim.viz.comparison import compare_diverted_volumes
+
+    moves = [(("2024-06", "2024-07", "2024-08")[i % 3], f"Move {i + 1}: a fairly long rule")
+             for i in range(20)]
+    table = _series_table({0: 1e3, 1: 2e3, 2: 3e3})
+    fig = compare_diverted_volumes([(f"s{i}", table, moves) for i in range(6)], n_seeds=3)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    (legend,) = fig.legends
+    key = [t for t in fig.texts if t.get_gid() == "event-key"]
+    assert key and len(legend.get_texts()) == 7  # six scenarios and the band: two rows of five
+    top_of_key = max(t.get_window_extent(renderer).y1 for t in key)
+    assert legend.get_window_extent(renderer).y0 > top_of_key
+
+
 def test_comparison_figures_colour_moves_by_scenario_and_pair_the_seeds():
     from matplotlib.colors import to_hex
 

@@ -60,6 +60,8 @@ SCENARIO_COLOURS: tuple[str, ...] = (
 _STYLES = ("-", "--", ":")
 #: Colour of the moves every compared scenario has.
 _COMMON_EVENT = EVENT_LINE
+#: Legend entries in a row (a scenario each, and the band); more go to further rows.
+_LEGEND_COLUMNS = 5
 
 #: (metric, panel title) of the diversion figure.
 CHANNEL_PANELS: tuple[tuple[str, str], ...] = (
@@ -185,7 +187,8 @@ def _layout(series: Sequence[Series],
     }
     months = dates(pd.concat([t[["date"]] for _, t, _ in series]))
     # an empty first panel, removed again, leaves a gap under the strip for the panel title
-    layout = make_layout(months, list(owners), panel_heights=[0.01, *heights])
+    layout = make_layout(months, list(owners), panel_heights=[0.01, *heights],
+                         legend_rows=-(-(len(series) + 1) // _LEGEND_COLUMNS))
     layout.figure.delaxes(layout.panels[0])
     return dataclasses.replace(layout, panels=layout.panels[1:]), colour_of
 
@@ -205,13 +208,13 @@ def _finish(layout: Layout, series: Sequence[Series], n_seeds: int, *,
         handles.append(Line2D([], [], color=colour, linestyle=style, linewidth=1.8,
                               label=label))
     handles.append(band_handle())
-    legend(layout, handles, ncol=min(len(handles), 5))
+    legend(layout, handles, ncol=min(len(handles), _LEGEND_COLUMNS))
     seeds = seeds_text(n_seeds, "paired seed")
     subtitle = f"{len(series)} scenarios: {', '.join(s[0] for s in series)} · {seeds}"
     if layout.labels:
         subtitle += " · dotted lines: policy moves (grey: in every scenario)"
     elif layout.moves:
-        subtitle += " · dotted lines: policy moves, numbered (key below; grey: in every scenario)"
+        subtitle += " · dotted lines: policy moves, keyed below (grey: in every scenario)"
     title_block(layout.figure, heading, subtitle)
     source_line(layout.figure, f"chipsim {version()}; median and 5–95 % band over {seeds} (the"
                 " same seeds in every scenario)")

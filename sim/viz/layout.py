@@ -59,6 +59,7 @@ from sim.viz.style import (
 _TOP_TEXT = 0.85  # title and subtitle
 _BOTTOM_TEXT = 1.05  # tick labels, legend, source line
 _PANEL_GAP = 0.35
+_LEGEND_ROW = 0.22  # one more row of the legend
 _KEY_LINE = 0.15  # one line of the numbered moves' key
 _KEY_FONT = 7.0
 #: Most rows of labels the event strip takes; with more, moves are numbered and keyed.
@@ -79,7 +80,7 @@ class Layout:
 
 
 def make_layout(dates: pd.DatetimeIndex, events: Sequence[Event], *,
-                panel_heights: Sequence[float]) -> Layout:
+                panel_heights: Sequence[float], legend_rows: int = 1) -> Layout:
     """Create the figure: event strip on top, then the panels, sharing the date axis.
 
     Args:
@@ -87,6 +88,8 @@ def make_layout(dates: pd.DatetimeIndex, events: Sequence[Event], *,
         events: Policy moves as ``(date "YYYY-MM", label)``; those outside the months are
             left out.
         panel_heights: Height of each panel, top to bottom, in inches.
+        legend_rows: Rows the legend will take (:func:`legend`), so that the room under the
+            panels holds them above the key and the source line.
 
     """
     x_min, x_max = _x_limits(dates)
@@ -98,7 +101,7 @@ def make_layout(dates: pd.DatetimeIndex, events: Sequence[Event], *,
         moves = number_events(events, x_min, x_max)
         key = event_key(moves, FIG_WIDTH - 0.9, fontsize=_KEY_FONT)
         placed, strip_h = [], number_strip_height()
-    bottom = _BOTTOM_TEXT + _KEY_LINE * len(key)
+    bottom = _BOTTOM_TEXT + _LEGEND_ROW * (legend_rows - 1) + _KEY_LINE * len(key)
     panels_h = sum(panel_heights) + _PANEL_GAP * (len(panel_heights) - 1)
     height = _TOP_TEXT + strip_h + panels_h + bottom
     fig = new_figure(FIG_WIDTH, height)
