@@ -236,7 +236,9 @@ def test_against_a_counterfactual_file_the_rest_is_the_without_events_row(tmp_pa
     np.testing.assert_allclose(parts.to_numpy(), total.to_numpy(), rtol=1e-9, atol=1e-6)
     assert (values_of(result, WITHOUT_EVENTS)["revenue_loss_usd"] != 0).all()
     own = per_seed(sim.run(scenario).timeseries, ["revenue_loss_usd"])
-    np.testing.assert_allclose(total["revenue_loss_usd"], own["revenue_loss_usd"], rtol=1e-12)
+    # The loss is a difference of revenues near 1e11 USD: equal to their rounding (~1e-5 USD).
+    np.testing.assert_allclose(total["revenue_loss_usd"], own["revenue_loss_usd"], rtol=0,
+                               atol=1e-3)
 
 
 # --------------------------------------------------------------------------- the command

@@ -388,12 +388,16 @@ def test_domestic_mandate_raises_domestic_units(applies_to):
     assert total(with_, "domestic_units") > total(without, "domestic_units")
 
 
+#: HBM and foundry supply to spare: the makers' own capacity, which a subsidy speeds, binds.
+AMPLE_INPUTS = {"domestic.hbm_units_per_month": 1e6, "domestic.foundry_units_per_month": 1e6}
+
+
 def test_domestic_subsidy_raises_domestic_units_more_with_a_larger_cost_multiple():
     def subsidy(multiple: float) -> dict:
         return {"date": DATE, "move": "cn.domestic_subsidy", "cost_multiple": multiple}
 
-    small, none = pair(subsidy(1.5), seeds=2)
-    large, _ = pair(subsidy(4.0), seeds=2)
+    small, none = pair(subsidy(1.5), seeds=2, parameters=AMPLE_INPUTS)
+    large, _ = pair(subsidy(4.0), seeds=2, parameters=AMPLE_INPUTS)
     assert total(none, "domestic_units") < total(small, "domestic_units") < total(
         large, "domestic_units")
 

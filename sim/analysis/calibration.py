@@ -110,6 +110,12 @@ PRIORS: dict[str, tuple[float, float, str]] = {
         6, 24, "#20 for F1. F1's 'nearly a year's supply' is what big tech bought, on rumours"
         " (credence buyers.rumour_credence, 0.4-0.8) - the months it would stockpile for a"
         " certain rule are more; from half a year to two years"),
+    "buyers.ecosystem_similarity": (
+        0.2, 1.0, "The nested choice's one parameter (issue 11: where demand goes when an"
+        " option closes): 1 is the plain CES, whose proportional substitution sends demand"
+        " that loses the H20 to domestic parts in proportion to their share; lower keeps it"
+        " with US chips (one software ecosystem, articles/001). The record gives no number:"
+        " from strong nesting to none"),
     "demand.unmet_abandon_share": (
         0.05, 0.95, "The fate of unmet need (issue 11): how much of a month's unmet need buyers"
         " give up rather than carry to next month's choice. Low in every screening (#39 for F5,"

@@ -37,6 +37,29 @@ def weights(price: np.ndarray, mult: np.ndarray, is_open: np.ndarray, perf_floor
     return is_open * cost ** -elasticity[:, :, None]
 
 
+def nest(table: np.ndarray, domestic_cols: slice, similarity: np.ndarray) -> np.ndarray:
+    """Nested CES: raw weights (R, P, K) to weights whose shares are the nested shares.
+
+    Two nests: the domestic parts, and everything built on US chips (legal imports, cloud,
+    front companies, the grey market), which share one software ecosystem. Within a nest,
+    options compete by the CES weights; between the nests, by the nests' sums raised to
+    ``similarity`` (lambda, (R, 1), 0 < lambda <= 1; McFadden's dissimilarity parameter). An
+    option's share is then ``w W^(lambda-1) / sum_nests W^lambda``: so its weight is
+    multiplied by its nest's ``W^(lambda-1)``. At lambda = 1 this is the plain CES; below 1,
+    demand that loses a US option stays more within the US ecosystem than the plain CES's
+    proportional substitution (independence of irrelevant alternatives) allows.
+    """
+    out = table.copy()
+    lam = similarity[:, :, None]
+    us = np.ones(table.shape[2], dtype=bool)
+    us[domestic_cols] = False
+    for cols in (us, ~us):
+        total = table[:, :, cols].sum(axis=2, keepdims=True)
+        scale = np.power(total, lam - 1.0, out=np.zeros_like(total), where=total > 0)
+        out[:, :, cols] *= scale
+    return out
+
+
 def planned_units(table: np.ndarray, free: np.ndarray, mandated: np.ndarray, options: Options,
                   profile_of: np.ndarray) -> np.ndarray:
     """Units of each option each need plans to get (before stockpiling and budget), (R, K, n).

@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.model.market.choice import budget_scale, planned_units, stockpile_units, weights
+from sim.model.market.choice import (
+    budget_scale,
+    nest,
+    planned_units,
+    stockpile_units,
+    weights,
+)
 from sim.model.market.flows import MonthFlows
 from sim.model.market.grey import GreyMarket
 from sim.model.market.offers import Offers, offers
@@ -52,7 +58,7 @@ class Market:
                                p["buyers.memory_preference"], p)
         self.orders = OrderBook(ctx, who, self.options)
         self.grey = GreyMarket(who.smugglers, self.options, p["smuggling.max_premium"],
-                               p["buyers.price_elasticity"])
+                               p["buyers.price_elasticity"], p["buyers.ecosystem_similarity"])
         self.shipping = Shipping(ctx, who, self.options, self.orders)
 
     def offers_now(self) -> Offers:
@@ -83,6 +89,7 @@ class Market:
         g = slice(k.k_grey, k.k_grey + 1)
         table[:, :, g] = weights(o.price[:, g], o.mult[:, :, g], o.open[:, :, g],
                                  k.profile_perf_floor[:, :, g], elasticity)
+        table = nest(table, k.domestic_cols, p["buyers.ecosystem_similarity"])
         units = planned_units(table, free, book.demand * floor, k, prof.of)
         legal = units[:, k.legal_cols, :]  # (R, chips, n)
         book.note_usual_purchases(legal, p["buyers.usual_purchase_weight"])

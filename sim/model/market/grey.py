@@ -35,15 +35,17 @@ class GreyMarket:
         options: the column layout and fit of buyers' options.
         max_premium: highest premium considered, per replication (R, 1).
         elasticity: buyers' CES exponent, per replication (R, 1).
+        similarity: the nests' dissimilarity parameter lambda (:func:`~.choice.nest`), (R, 1).
 
     """
 
     def __init__(self, smugglers: SmugglerNetwork, options: Options, max_premium: np.ndarray,
-                 elasticity: np.ndarray) -> None:
+                 elasticity: np.ndarray, similarity: np.ndarray) -> None:
         self.smugglers = smugglers
         self.options = options
         self.max_premium = max_premium
         self.elasticity = elasticity
+        self.similarity = similarity
 
     def clear(self, free: np.ndarray, table: np.ndarray, mult_grey: np.ndarray,
               open_grey: np.ndarray, terms: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
@@ -59,23 +61,27 @@ class GreyMarket:
             terms: this month's detection and unit cost each smuggler faces (its route terms).
 
         """
-        theta = self.elasticity
+        theta, lam = self.elasticity, self.similarity
         k = self.options.k_grey
-        other = table.sum(axis=2) - table[:, :, k]
+        domestic = table[:, :, self.options.domestic_cols].sum(axis=2)
+        other = table.sum(axis=2) - table[:, :, k] - domestic  # the rest of the US nest
         perf = self.options.profile_perf_floor[:, :, k]
-        # The grey weight is (price x mult / perf)^-theta = buyer x x, with a buyer part and a
-        # price part x = (price / COST_SCALE)^-theta; a profile's smuggled units are then
-        # free / perf x buyer x / (other + buyer x) = w x / (c + x): two numbers per profile.
+        # The grey weight is (price x mult / perf)^-theta = b x, with a buyer part b and a price
+        # part x = (price / COST_SCALE)^-theta. Its nested share (choice.nest) is
+        # b x (o + b x)^(lambda-1) / ((o + b x)^lambda + d^lambda), o the other US options'
+        # weights and d the domestic parts'; a profile's smuggled units are free / perf times it.
         buyer = open_grey * (mult_grey / perf) ** -theta
-        has = buyer > 0
-        w = np.where(has, free / perf, 0.0)
-        c = np.divide(other, buyer, out=np.zeros_like(other), where=has)
+        w = np.where(buyer > 0, free / perf, 0.0)
+        d_lam = domestic ** lam
         base = self.smugglers.mix_list_price()
 
         def excess(premium: np.ndarray) -> np.ndarray:
             price = base * (1.0 + premium)
-            x = (price / COST_SCALE) ** -theta
-            demand = (w / (c + x)).sum(axis=1, keepdims=True) * x
+            bx = buyer * (price / COST_SCALE) ** -theta
+            us = other + bx
+            share = np.divide(bx * us ** (lam - 1.0), us ** lam + d_lam,
+                              out=np.zeros_like(us), where=us > 0)
+            demand = (w * share).sum(axis=1, keepdims=True)
             return demand - self.smugglers.supply(price, terms)
 
         return _root(excess, np.zeros_like(base),

@@ -47,9 +47,12 @@ def pro_rata(want: np.ndarray, total: np.ndarray) -> np.ndarray:
 
 
 def _served(available: np.ndarray, claimed: np.ndarray) -> np.ndarray:
-    """Share of ``claimed`` that ``available`` covers, at most 1 (R, 1)."""
-    return np.minimum(1.0, np.divide(available, claimed, out=np.ones_like(claimed),
-                                     where=claimed > 0))
+    """Share of ``claimed`` that ``available`` covers, in [0, 1] (R, 1).
+
+    0 also where rounding left ``available`` a hair below zero (an inventory sold out exactly).
+    """
+    return np.clip(np.divide(available, claimed, out=np.ones_like(claimed), where=claimed > 0),
+                   0.0, 1.0)
 
 
 class Shipping:
@@ -259,7 +262,9 @@ class Shipping:
         want = units[:, k, :]
         asked = want.sum(axis=1, keepdims=True)
         vendor.note_orders(chip, asked)
-        got = want * _served(vendor.available(chip), asked)
+        served = _served(vendor.available(chip), asked)
+        vendor.note_fill_rate(chip, served)
+        got = want * served
         u = got.sum(axis=1, keepdims=True)
         list_price = ctx.list_price(chip)
         buyer_price = domestic_price(ctx, chip)
