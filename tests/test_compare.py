@@ -163,6 +163,21 @@ def test_many_scenarios_and_moves_keep_the_legend_clear_of_the_moves_key():
     assert legend.get_window_extent(renderer).y0 > top_of_key
 
 
+def test_many_long_scenario_names_leave_the_subtitle_whole():
+    """Names too long for one line are left to the legend, not cut with an ellipsis (which
+    fell on the moves' note)."""
+    from sim.viz.comparison import compare_diverted_volumes
+
+    table = _series_table({0: 1e3, 1: 2e3})
+    names = [f"whatif-a-rather-long-scenario-name-{i}" for i in range(6)]
+    fig = compare_diverted_volumes([(n, table, [("2024-07", "A move")]) for n in names],
+                                   n_seeds=2)
+    subtitle = [t for t in _figure_texts(fig) if t.startswith("6 scenarios")]
+    assert subtitle == ["6 scenarios, named in the legend · 2 paired seeds · dotted lines:"
+                        " policy moves (grey: in every scenario)"]
+    assert {t.get_text() for t in fig.legends[0].get_texts()} >= set(names)
+
+
 def test_comparison_figures_colour_moves_by_scenario_and_pair_the_seeds():
     from matplotlib.colors import to_hex
 

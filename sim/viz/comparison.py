@@ -37,6 +37,7 @@ from sim.viz.style import (
     TEXT,
     band_handle,
     decimals,
+    fits_subtitle,
     new_figure,
     plot_band,
     seeds_text,
@@ -210,11 +211,12 @@ def _finish(layout: Layout, series: Sequence[Series], n_seeds: int, *,
     handles.append(band_handle())
     legend(layout, handles, ncol=min(len(handles), _LEGEND_COLUMNS))
     seeds = seeds_text(n_seeds, "paired seed")
-    subtitle = f"{len(series)} scenarios: {', '.join(s[0] for s in series)} · {seeds}"
-    if layout.labels:
-        subtitle += " · dotted lines: policy moves (grey: in every scenario)"
-    elif layout.moves:
-        subtitle += " · dotted lines: policy moves, keyed below (grey: in every scenario)"
+    moves = (" · dotted lines: policy moves (grey: in every scenario)" if layout.labels else
+             " · dotted lines: policy moves, keyed below (grey: in every scenario)"
+             if layout.moves else "")
+    subtitle = f"{len(series)} scenarios: {', '.join(s[0] for s in series)} · {seeds}{moves}"
+    if not fits_subtitle(layout.figure, subtitle):  # the legend names them all
+        subtitle = f"{len(series)} scenarios, named in the legend · {seeds}{moves}"
     title_block(layout.figure, heading, subtitle)
     source_line(layout.figure, f"chipsim {version()}; median and 5–95 % band over {seeds} (the"
                 " same seeds in every scenario)")

@@ -150,6 +150,10 @@ def band_handle() -> Patch:
 # --------------------------------------------------------------------------- text
 
 
+#: Font size of a figure's subtitle lines, points.
+SUBTITLE_FONT = 9.5
+
+
 def title_block(fig: Figure, heading: str, subtitle: str | Sequence[str]) -> None:
     """The bold heading at the top and grey subtitle line(s) under it, cut to fit the width."""
     width, height = fig.get_figwidth(), fig.get_figheight()
@@ -160,8 +164,13 @@ def title_block(fig: Figure, heading: str, subtitle: str | Sequence[str]) -> Non
     lines = [subtitle] if isinstance(subtitle, str) else list(subtitle)
     for i, line in enumerate(lines):
         fig.text(x, 1 - (0.52 + 0.22 * i) / height,
-                 fit(line, width - 0.5, FontProperties(size=9.5)), fontsize=9.5, color=GREY,
-                 va="top")
+                 fit(line, width - 0.5, FontProperties(size=SUBTITLE_FONT)),
+                 fontsize=SUBTITLE_FONT, color=GREY, va="top")
+
+
+def fits_subtitle(fig: Figure, text: str) -> bool:
+    """Whether ``text`` fits on one subtitle line of ``fig`` without being cut."""
+    return text_width_in(text, FontProperties(size=SUBTITLE_FONT)) <= fig.get_figwidth() - 0.5
 
 
 def source_line(fig: Figure, text: str, *, y_in: float = 0.12) -> None:
