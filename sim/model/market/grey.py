@@ -64,7 +64,8 @@ class GreyMarket:
         theta, lam = self.elasticity, self.similarity
         k = self.options.k_grey
         domestic = table[:, :, self.options.domestic_cols].sum(axis=2)
-        other = table.sum(axis=2) - table[:, :, k] - domestic  # the rest of the US nest
+        # the rest of the US nest (at least 0: the subtraction can round a hair below it)
+        other = np.maximum(table.sum(axis=2) - table[:, :, k] - domestic, 0.0)
         perf = self.options.profile_perf_floor[:, :, k]
         # The grey weight is (price x mult / perf)^-theta = b x, with a buyer part b and a price
         # part x = (price / COST_SCALE)^-theta. Its nested share (choice.nest) is
