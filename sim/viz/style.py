@@ -152,25 +152,28 @@ def band_handle() -> Patch:
 
 #: Font size of a figure's subtitle lines, points.
 SUBTITLE_FONT = 9.5
+#: Left and right margins of the title block together, inches.
+TITLE_MARGINS_IN = 0.5
 
 
 def title_block(fig: Figure, heading: str, subtitle: str | Sequence[str]) -> None:
     """The bold heading at the top and grey subtitle line(s) under it, cut to fit the width."""
     width, height = fig.get_figwidth(), fig.get_figheight()
-    x = 0.25 / width
-    fig.text(x, 1 - 0.2 / height, fit(heading, width - 0.5, FontProperties(size=13,
-                                                                          weight="bold")),
+    x = TITLE_MARGINS_IN / 2 / width
+    room = width - TITLE_MARGINS_IN
+    fig.text(x, 1 - 0.2 / height, fit(heading, room, FontProperties(size=13, weight="bold")),
              fontsize=13, fontweight="bold", va="top")
     lines = [subtitle] if isinstance(subtitle, str) else list(subtitle)
     for i, line in enumerate(lines):
         fig.text(x, 1 - (0.52 + 0.22 * i) / height,
-                 fit(line, width - 0.5, FontProperties(size=SUBTITLE_FONT)),
+                 fit(line, room, FontProperties(size=SUBTITLE_FONT)),
                  fontsize=SUBTITLE_FONT, color=GREY, va="top")
 
 
 def fits_subtitle(fig: Figure, text: str) -> bool:
     """Whether ``text`` fits on one subtitle line of ``fig`` without being cut."""
-    return text_width_in(text, FontProperties(size=SUBTITLE_FONT)) <= fig.get_figwidth() - 0.5
+    room = fig.get_figwidth() - TITLE_MARGINS_IN
+    return text_width_in(text, FontProperties(size=SUBTITLE_FONT)) <= room
 
 
 def source_line(fig: Figure, text: str, *, y_in: float = 0.12) -> None:

@@ -1,7 +1,9 @@
-"""How buyers split their demand across options: CES shares of effective cost per H100e.
+"""How buyers split their demand across options: nested CES shares of effective cost per H100e.
 
 Each buyer weighs an option by ``open x (price x multiplier / fit)^-elasticity``: cheaper
 options per H100-equivalent win most but not all of the demand (a CES, logit-in-log-cost form).
+The options built on US chips form one nest and the domestic parts another, so demand that
+loses one option stays more within its nest than in proportion (:func:`nest`).
 Domestic-mandate floors are placed on the domestic parts alone. Buyers then order ahead of
 restrictions they know or hear of (stockpiling), and no buyer spends more in a month on its
 ordinary purchases than its budget allows (a stockpile is paid when it is delivered).

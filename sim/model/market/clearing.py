@@ -3,10 +3,10 @@
 The order of one month's clearing:
 
 1. offers: each option's price, effective-cost multiplier, openness and clearance chance;
-2. choice: CES weights; the grey-market premium that balances buyers' demand for smuggled chips
-   with smugglers' expected deliveries; each buyer's planned units, its budget (which caps
-   ordinary purchases) and its stockpiling ahead of restrictions it expects (paid on
-   delivery, so not capped by the month's budget);
+2. choice: nested CES weights; the grey-market premium that balances buyers' demand for
+   smuggled chips with smugglers' expected deliveries; each buyer's planned units, its budget
+   (which caps ordinary purchases) and its stockpiling ahead of restrictions it expects (paid
+   on delivery, so not capped by the month's budget);
 3. orders: licence applications and clearance of legal orders, which join the order book;
 4. shipping: claims on each US part, allocation from inventory, delivery and payment, front
    companies and smuggling (with screening and seizures), domestic deliveries, and the month's

@@ -1,6 +1,7 @@
 """The grey market: the premium at which buyers' demand for smuggled chips meets supply.
 
-Buyers' demand for the grey option at a candidate price is their CES share of it at that price;
+Buyers' demand for the grey option at a candidate price is their nested CES share of it at that
+price (:func:`~sim.model.market.choice.nest`, the same shares the choice then places);
 smugglers' supply is the units they expect to deliver at that price
 (:meth:`~sim.model.agents.smugglers.SmugglerNetwork.supply`). Demand falls and supply rises with
 the price, so the clearing premium over the mix's list price is the root of demand minus supply
