@@ -68,7 +68,10 @@ if TYPE_CHECKING:
 #: inferred, not assumed, and a posterior near its prior says honestly that the record does not
 #: pin it (its spread then goes into every ensemble). Big tech's stockpile months (#20 for F1)
 #: is fitted since stockpiles are ordered once (December 2026): F1 is a stockpile, and without
-#: the months the fit had only demand, prices and shares to make it.
+#: the months the fit had only demand, prices and shares to make it. The rumour's credence
+#: (#30 for F1) is fitted with the months: a stockpile aims at their product, and with the
+#: credence held to an assumed band the months pressed their prior's top and F1 fell short -
+#: the months and the credence are told apart only by the other buyers' stockpiles.
 PRIORS: dict[str, tuple[float, float, str]] = {
     "demand.china_h100e_per_month": (
         70_000, 200_000, "#1. F5's ~$50 B in 2025 at $20-30 k per H100e, less its ~50 %/yr"
@@ -108,8 +111,13 @@ PRIORS: dict[str, tuple[float, float, str]] = {
         " the screening's band x0.5..x1.5 (the shares are scaled to sum to 1)"),
     "buyers.stockpile_months.big_tech": (
         6, 24, "#20 for F1. F1's 'nearly a year's supply' is what big tech bought, on rumours"
-        " (credence buyers.rumour_credence, 0.4-0.8) - the months it would stockpile for a"
-        " certain rule are more; from half a year to two years"),
+        " (credence buyers.rumour_credence, fitted with it) - the months it would stockpile"
+        " for a certain rule are more; from half a year to two years"),
+    "buyers.rumour_credence": (
+        0.2, 1.0, "#30 for F1. A stockpile bought on a rumour aims at credence x months x"
+        " usual purchases, so F1 reads the product: with the credence an assumption (0.4-0.8)"
+        " the fit pressed the months against their top (22.6 of 24) and left F1 below its"
+        " figure. From a rumour weighed lightly to one taken as an announcement"),
     "buyers.ecosystem_similarity": (
         0.2, 1.0, "The nested choice's one parameter (issue 11: where demand goes when an"
         " option closes): 1 is the plain CES, whose proportional substitution sends demand"
