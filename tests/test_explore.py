@@ -198,6 +198,33 @@ def test_experiments_stepped_together_give_the_numbers_each_gives_alone(tiny, wi
             np.testing.assert_array_equal(result.values, alone.values)
 
 
+def test_the_design_keeps_every_value_inside_its_allowed_range(tiny):
+    """A normal distribution's tails reach past a parameter's range: the design is truncated
+    to it, so every experiment is a scenario the loader accepts (workers do not check again)."""
+    from sim.analysis.explore import sample_design
+    from sim.analysis.uncertain import at_point
+    from sim.world.parameters import DEFAULTS
+
+    text = TINY.replace("smuggling.markup: {uniform: [0.3, 0.8]}",
+                        "smuggling.entry_rate: {normal: [0.9, 0.3]}")
+    tiny.write_text(text, encoding="utf-8")
+    scenario = sim.load_scenario(tiny)
+    design = sample_design(scenario, 64, seed=5)
+    low, high = DEFAULTS["smuggling.entry_rate"].limits
+    assert design["smuggling.entry_rate"].between(low, high).all()
+    # truncated, not clipped: clipping would pile ~37 % of the points on 1
+    assert (design["smuggling.entry_rate"] == high).sum() <= 1
+    assert design["smuggling.entry_rate"].max() > 0.97  # the tail is there, cut at 1
+    assert design["crackdown.intensity"].between(1, 4).all()
+    assert design["h20-rule.delay_months"].isin([0, 1, 2, 3]).all()
+    for _, row in design.iterrows():
+        at_point(scenario, {"smuggling.entry_rate": row["smuggling.entry_rate"],
+                            "buyers.stockpile_months.big_tech":
+                                row["buyers.stockpile_months.big_tech"]},
+                 {"crackdown.intensity": row["crackdown.intensity"],
+                  "h20-rule.delay_months": row["h20-rule.delay_months"]})  # raises if refused
+
+
 def test_explore_gives_the_same_bytes_whatever_the_workers(tiny):
     for workers, out in (("1", "one"), ("2", "two")):
         done = chipsim("explore", "tiny.yaml", "--experiments", "4", "--seeds", "2",

@@ -102,7 +102,9 @@ def run_tasks(plan: Plan, batch: Sequence[int]) -> list[tuple[int, ReplicationRe
     Tasks whose experiments share their events and structure (:meth:`Plan.world`) - all of
     them when the study has no levers - are stepped together in one model, each with its
     experiment's values fixed on top; a replication's numbers do not depend on what runs beside
-    it (keyed draws), so this gives what running each experiment alone gives, faster.
+    it (keyed draws), so this gives what running each experiment alone gives, faster. The
+    values are not checked again here: :func:`sample_design` draws every one inside its
+    parameter's or lever's allowed range.
     """
     from sim.experiments.replication import run_batch
 
@@ -112,8 +114,6 @@ def run_tasks(plan: Plan, batch: Sequence[int]) -> list[tuple[int, ReplicationRe
     out: list[tuple[int, ReplicationResult]] = []
     for tasks in worlds.values():
         experiments = [task // plan.seeds for task in tasks]
-        for experiment in dict.fromkeys(experiments):
-            plan.point(experiment)  # refuses a value out of range, as a single run would
         scenario, counterfactual = plan.world(experiments[0])
         results = run_batch(scenario, counterfactual, False, [t % plan.seeds for t in tasks],
                             [plan.parameters(e) for e in experiments])
@@ -156,7 +156,9 @@ def sample_design(scenario: Scenario, experiments: int, seed: int) -> pd.DataFra
     """A Latin hypercube over the uncertainties and levers: ``experiment`` and one column each.
 
     Uncertainties come first (name order), then levers (file order); whole-number levers are
-    whole numbers.
+    whole numbers. Every value lies in its parameter's allowed range (a normal or lognormal
+    distribution is sampled truncated to it, :func:`~sim.analysis.uncertain.samplers`) or its
+    lever's, so a point of the design is a scenario the loader accepts.
     """
     workbench()  # imported quietly first
     from ema_workbench.em_framework.samplers import LHSSampler
