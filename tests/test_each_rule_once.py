@@ -15,6 +15,7 @@ from conftest import make
 
 from sim.model.model import ChipTradeModel
 from sim.world.catalogue import US_CHIPS
+from sim.world.months import format_month
 
 H20 = US_CHIPS.index("H20")
 #: Everything but the H20 needs a licence that is never granted: one legal option to watch.
@@ -141,3 +142,23 @@ def test_a_stockpile_is_paid_on_delivery_so_the_months_budget_does_not_cap_it():
     september = 14  # the run starts six months early, 2023-07
     ahead = (with_[september] - without[september]) / without[september - 3:september].mean()
     assert ahead == pytest.approx(6.0, rel=0.15)  # was 2.2: capped by the month's budget
+
+
+def test_a_stockpile_used_before_the_rule_bites_is_topped_up():
+    """Buyers aim at holding their stockpile when the rule takes effect. Told four months
+    ahead, and using up what they buy ahead within two months, they order again what they used:
+    the H100e they hold when the rule bites are about the two months of usual purchases they aim
+    at (without topping up, about half of it: a stockpile used early shrank the aim)."""
+    ban = {"date": "2024-10", "announced": "2024-06", "move": "us.licence_requirement",
+           "chips": ["H20"], "approval": 0.0}
+    parameters = {"buyers.anticipation_months": 0, "buyers.budget_multiple": 100,
+                  "buyers.drawdown_months": 2,
+                  **{f"buyers.stockpile_months.{c}": 2 for c in
+                     ("big_tech", "small_firms", "research_labs", "state_dcs")}}
+    model = ChipTradeModel(make(initial_policy=ONLY_H20, events=[ban], parameters=parameters,
+                                population=MANY), seed=0)
+    book, fit = model.market.who.book, model.market.options.legal_fit("H20")
+    while format_month(model.month) != "2024-10":  # to the end of September 2024
+        model.step()
+    usual = (book.usual_units[:, H20, :] * fit).sum()
+    assert book.stockpile.sum() / (2 * usual) == pytest.approx(1.0, rel=0.25)

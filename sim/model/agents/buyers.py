@@ -98,6 +98,7 @@ class BuyerBook(mesa.Agent):
         zeros = np.zeros((r, n))
         self.trend = zeros.copy()  # H100e the demand trend alone asks this month (budget basis)
         self.demand = zeros.copy()  # H100e wanted this month (after backlog and drawdown)
+        self.need_scale = np.ones((r, n))  # need before drawdown over demand after it
         self.backlog = zeros.copy()  # H100e wanted, not received nor on order, carried over
         self.on_order = zeros.copy()  # H100e ordered legally and waiting in the order book
         self.stockpile = zeros.copy()  # H100e bought ahead of need, not yet drawn down
@@ -135,13 +136,24 @@ class BuyerBook(mesa.Agent):
         self.abandoned = np.zeros_like(self.abandoned)
 
     def form_demand(self) -> None:
-        """New compute wanted this month: trend growth, plus backlog, less stockpile drawdown."""
+        """New compute wanted this month: trend growth, plus backlog, less stockpile drawdown.
+
+        The stockpile is one pool per need, drawn down over ``buyers.drawdown_months``; what a
+        buyer counts as held ahead of each coming restriction shrinks with it, so a stockpile
+        drawn on before the rule bites is topped up again (the aim is what is held when the
+        rule takes effect, not what was once ordered).
+        """
         p = self.model.params
         self.trend = self.base_demand * (1.0 + p["demand.growth_per_year"]) ** self.model.years()
         wanted = self.trend + self.backlog
         draw = np.minimum(self.stockpile / p["buyers.drawdown_months"], wanted)
+        kept = np.divide(self.stockpile - draw, self.stockpile, out=np.ones_like(draw),
+                         where=self.stockpile > 0)
+        self.ordered_ahead *= kept[:, None, :]
         self.stockpile -= draw
         self.demand = wanted - draw
+        self.need_scale = np.divide(wanted, self.demand, out=np.ones_like(draw),
+                                    where=self.demand > 0)
         self.backlog = np.zeros_like(self.backlog)
 
     def settle(self) -> None:
@@ -210,8 +222,13 @@ class BuyerBook(mesa.Agent):
         self.on_order -= h100e
 
     def note_usual_purchases(self, units: np.ndarray, weight: np.ndarray) -> None:
-        """Update usual purchases of each US part with this month's plan (weight of the latest)."""
-        blend_into(self.usual_units, units, weight)
+        """Update usual purchases of each US part with this month's plan (weight of the latest).
+
+        The plan is scaled back up by what the stockpile covered this month: usual purchases
+        are what the buyer's need asks of the part, not what it buys while it uses up chips it
+        bought ahead (else a stockpile would shrink the aim of the next one).
+        """
+        blend_into(self.usual_units, units * self.need_scale[:, None, :], weight)
 
     def note_ordered_ahead(self, extra: Mapping[int, np.ndarray]) -> None:
         """Keep count of the units ordered ahead of each US part's coming restriction.
