@@ -162,3 +162,23 @@ def test_a_stockpile_used_before_the_rule_bites_is_topped_up():
         model.step()
     usual = (book.usual_units[:, H20, :] * fit).sum()
     assert book.stockpile.sum() / (2 * usual) == pytest.approx(1.0, rel=0.25)
+
+
+@pytest.mark.parametrize(("later", "stockpiled"), [(0.8, False), (0.2, True)])
+def test_buyers_stockpile_ahead_of_a_tighter_rule_not_of_an_easier_one(later, stockpiled):
+    """A licence rule announced to replace a stricter one (FACTS M5: H20 licences resume) is
+    nothing to buy ahead of, though it still grants fewer than all licences; a stricter one is."""
+    now = {"move": "us.licence_requirement", "chips": ["H20"], "approval": 0.5}
+    rule = {"date": "2024-10", "announced": "2024-06", "move": "us.licence_requirement",
+            "chips": ["H20"], "approval": later}
+    parameters = {"buyers.anticipation_months": 0}
+    with_ = monthly_h20_orders(make(initial_policy=(*ONLY_H20, now), events=[rule],
+                                    parameters=parameters, population=MANY))
+    without = monthly_h20_orders(make(initial_policy=(*ONLY_H20, now), parameters=parameters,
+                                      population=MANY))
+    window = slice(11, 15)  # June-September 2024, announced to in force (the run starts 2023-07)
+    ahead = with_[window].sum() / without[window].sum() - 1
+    if stockpiled:
+        assert ahead > 0.2
+    else:
+        np.testing.assert_array_equal(with_[window], without[window])

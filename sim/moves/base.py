@@ -112,6 +112,14 @@ class Move(BaseModel):
         """Chips this move makes harder to buy legally; buyers stockpile them ahead of it."""
         return frozenset()
 
+    def tightens(self, chip: str, policy: PolicyState) -> bool:
+        """Whether this move, coming, is harder on ``chip`` than the rules now in force.
+
+        Buyers stockpile a restricted chip only ahead of a move that tightens: a rule that
+        replaces a stricter one eases, however it is worded.
+        """
+        return True
+
     @classmethod
     def parameters(cls) -> dict[str, str]:
         """Parameter name -> one-line description (for ``chipsim list moves`` and the docs)."""

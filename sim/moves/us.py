@@ -51,6 +51,20 @@ class LicenceRequirement(Move):
         """A rule that grants fewer than all licences restricts its chips."""
         return frozenset(self.chips) if self.approval < 1.0 else frozenset()
 
+    def tightens(self, chip: str, policy: PolicyState) -> bool:
+        """Stricter than the chip's rule in force on some term (FACTS M5 eases: no stockpile).
+
+        Any term counts: a lower approval, a longer delay, a cap or a smaller one, serving US
+        demand first, a share of US shipments or a smaller one. No rule in force: it tightens.
+        """
+        now = policy.licences.get(chip)
+        if now is None:
+            return True
+        return (self.approval < now.approval or self.delay_months > now.delay_months
+                or _tighter_limit(self.cap_units, now.cap_units)
+                or (self.us_supply_first and not now.us_supply_first)
+                or _tighter_limit(self.max_share_of_us, now.max_share_of_us))
+
 
 @register
 class RevenueShare(Move):
@@ -171,3 +185,8 @@ class AffiliatesRule(Move):
     def apply(self, policy: PolicyState, enactment: Enactment) -> None:
         """Set the screening probability."""
         policy.affiliates_screening = self.screening
+
+
+def _tighter_limit(new: float | None, now: float | None) -> bool:
+    """Whether an optional upper limit (None: none) is stricter than the one in force."""
+    return new is not None and (now is None or new < now)

@@ -194,6 +194,8 @@ class BuyerBook(mesa.Agent):
             credence = (1.0 if month >= event.announced
                         else np.where(heard >= event.announced, p["buyers.rumour_credence"], 0.0))
             for chip in chips:
+                if not event.move.tightens(chip, self.model.policy):
+                    continue  # eases the rule in force (FACTS M5): nothing to buy ahead of
                 if chip not in out or out[chip][0] > event.date:
                     out[chip] = (event.date, credence)
         return out
