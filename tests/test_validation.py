@@ -334,3 +334,33 @@ def test_the_calibration_report_is_generated(tmp_path):
         assert f"`{name}`" in text
     fig = calibration_report.posterior_figure(particles, provenance)
     assert len(fig.axes) == len(cal.names)
+
+
+def test_each_share_of_runs_comes_with_its_interval(shipped):
+    """A share near the 80 % bar over 20 runs is known to about +-9 points: the report and the
+    table give each share's Wilson interval (90 %), which holds the share and narrows with runs."""
+    from sim.analysis.validation import report
+
+    table = shipped.table()
+    assert ((table["share_inside_p05"] <= table["share_inside"])
+            & (table["share_inside"] <= table["share_inside_p95"])).all()
+    for r in shipped.results:
+        assert r.share_text() in report(shipped)
+    first = shipped.results[0]
+    held = np.array([True] * 16 + [False] * 4)  # 80 % of 20, then of 100
+    r20 = _with_held(first, held)
+    r100 = _with_held(first, np.tile(held, 5))
+    assert r20.share == r100.share == pytest.approx(0.8)
+    (a, b), (c, d) = r20.share_interval(), r100.share_interval()
+    assert a < c < 0.8 < d < b and b - a > 0.25 and d - c < 0.15
+
+
+def _with_held(result, held):  # noqa: ANN001, ANN202
+    """A result whose runs hold the target exactly where ``held`` is true."""
+
+    class Fixed(type(result)):
+        @property
+        def held(self):  # noqa: ANN202
+            return held
+
+    return Fixed(result.target, np.zeros(len(held)))

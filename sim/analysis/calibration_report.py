@@ -116,7 +116,8 @@ def _generations(provenance: Mapping[str, Any]) -> list[str]:
 
 
 def _targets(v: Validation, role: str, threshold: float) -> list[str]:
-    lines = ["| id | FACTS | target | source value | model median | model 5-95 % | runs inside |"
+    lines = ["| id | FACTS | target | source value | model median | model 5-95 %"
+             " | runs inside (90 % interval) |"
              + (" verdict |" if role == "validation" else ""),
              "|---|---|---|---|---|---|---|" + ("---|" if role == "validation" else "")]
     for r in v.role(role):
@@ -126,7 +127,7 @@ def _targets(v: Validation, role: str, threshold: float) -> list[str]:
             if role == "validation" else ""
         lines.append(f"| {t.id} | {', '.join(t.facts)} | {t.title} | {t.target_text()} |"
                      f" {format_value(p50, t.unit)} | {format_value(p05, t.unit)} .."
-                     f" {format_value(p95, t.unit)} | {r.share:.0%} |{verdict}")
+                     f" {format_value(p95, t.unit)} | {r.share_text()} |{verdict}")
     lines += ["", f"All {role} targets at once: {v.together(role):.0%} of runs."]
     return lines
 
