@@ -182,3 +182,21 @@ def test_buyers_stockpile_ahead_of_a_tighter_rule_not_of_an_easier_one(later, st
         assert ahead > 0.2
     else:
         np.testing.assert_array_equal(with_[window], without[window])
+
+
+def test_an_import_block_that_only_lets_more_buyers_in_is_nothing_to_stockpile_for():
+    """China's exemptions (M15, March 2026) ease the block for big tech but pass research labs at
+    0.3 instead of 1: a restriction still, for the labs. Letting a class in and nothing else
+    eases, and buyers do not order ahead of it; with no block in force, any block tightens."""
+    from sim.moves.cn import ImportBlockMove
+    from sim.world.policy import ImportBlock, PolicyState
+
+    policy = PolicyState(import_blocks={"H200": ImportBlock(frozenset({"research_labs"}))})
+
+    def block(allowed, justification=1.0):  # noqa: ANN001, ANN202
+        return ImportBlockMove(chips=["H200"], allowed=allowed, justification_pass=justification)
+
+    assert not block(["research_labs", "big_tech"]).tightens("H200", policy)
+    assert block(["research_labs", "big_tech"], 0.3).tightens("H200", policy)
+    assert block([]).tightens("H200", policy)
+    assert block(["research_labs", "big_tech"]).tightens("H200", PolicyState())

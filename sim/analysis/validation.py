@@ -123,14 +123,15 @@ class Validation:
         for r in self.results:
             t = r.target
             p05, p50, p95 = r.percentiles()
+            share_low, share_high = r.share_interval()
             value = t.value if not isinstance(t.value, tuple) else list(t.value)
             rows.append({"role": t.role, "id": t.id, "facts": " ".join(t.facts),
                          "title": t.title, "unit": t.unit, "compare": t.compare,
                          "value": value, "tolerance": t.tolerance,
                          "statistic": t.statistic.describe(), "p05": p05, "p50": p50,
                          "p95": p95, "share_inside": r.share,
-                         "share_inside_p05": r.share_interval()[0],
-                         "share_inside_p95": r.share_interval()[1], "runs": len(r.values),
+                         "share_inside_p05": share_low, "share_inside_p95": share_high,
+                         "runs": len(r.values),
                          "passed": r.passed(threshold)})
         return pd.DataFrame(rows)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Literal
 
 from pydantic import Field
 
 from sim.moves.base import BuyerClasses, Chips, Enactment, Fraction, Move, register
+from sim.world.actors import BUYER_CLASSES
 from sim.world.policy import DomesticMandate as MandateRule
 from sim.world.policy import ImportBlock, PolicyState
 
@@ -41,6 +43,26 @@ class ImportBlockMove(Move):
     def restricted_chips(self) -> frozenset[str]:
         """All blocked chips are restricted."""
         return frozenset(self.chips)
+
+    def tightens(self, chip: str, policy: PolicyState) -> bool:
+        """Whether some buyer class's chance to import ``chip`` falls against the block in force.
+
+        A class's chance is ``justification_pass`` if it is allowed, else 0 (no block: 1). M15's
+        exemptions of March 2026 let big tech in (easier) and pass research labs at 0.3 instead
+        of 1 (harder): a restriction still, for the labs.
+        """
+        now = policy.import_blocks.get(chip)
+        if now is None:
+            return True
+        return any(_import_chance(c, self.allowed, self.justification_pass)
+                   < _import_chance(c, now.allowed, now.justification_pass)
+                   for c in BUYER_CLASSES)
+
+
+def _import_chance(buyer_class: str, allowed: Collection[str], justification_pass: float
+                   ) -> float:
+    """Chance an order of ``buyer_class`` passes a block with these exceptions."""
+    return justification_pass if buyer_class in allowed else 0.0
 
 
 @register
