@@ -3,9 +3,9 @@
 Two nests (issue 11, "where unmet demand goes"): the domestic parts, and every option built on US
 chips. At ``buyers.ecosystem_similarity`` 1 the choice is the plain CES; below 1, demand that
 loses a US option stays with US chips more than in proportion. The grey market's clearing
-solves for the premium with the same nested shares the choice then uses. A domestic part its
-makers cannot make enough of is chosen at its expected fill rate, once: the makers then sell
-what they make.
+solves for the premium with the same nested shares the choice then uses. A part its makers
+cannot supply this month is rationed once, after the choice: the makers sell what they have,
+and the demand turned away goes to the buyers' other options (Benassy's spill-over).
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 from conftest import first, make, track
 
-from sim.model.market.choice import COST_SCALE, nest
+from sim.model.market.choice import COST_SCALE, nest, planned_units
 from sim.model.market.grey import GreyMarket
+from sim.model.model import ChipTradeModel
 
 DOMESTIC = slice(2, 4)  # a table of 6 options: US 0-1, domestic 2-3, US 4-5 (5: the grey market)
 
@@ -87,33 +88,68 @@ def test_the_grey_premium_clears_the_nested_demand_the_choice_then_places(simila
 SCARCE = {"chips.ASCEND910C.capacity_per_month": 2000, "chips.MLU590.capacity_per_month": 1000}
 
 
-def domestic_probes() -> dict:
-    def fill(model):  # noqa: ANN001, ANN202
-        return model.market.who.vendor_of["ASCEND910C"].fill_rate["ASCEND910C"]
-
-    def seen(model):  # noqa: ANN001, ANN202
-        k = model.market.options.k_domestic.start  # the 910C's column
-        return model.market.offers_now().open[:, :, k].min()
+def test_a_scarce_domestic_part_is_rationed_once_so_its_makers_sell_what_they_make():
+    """Buyers want more 910Cs than Huawei has: each gets the share the inventory covers, and in
+    those months the makers sell out (the part is not rationed twice, leaving output unsold)."""
+    def wanted(model):  # noqa: ANN001, ANN202
+        return model.market.who.vendor_of["ASCEND910C"].orders_this_month["ASCEND910C"]
 
     def left(model):  # noqa: ANN001, ANN202
         return model.market.who.vendor_of["ASCEND910C"].available("ASCEND910C")
 
-    return {"fill": fill, "seen": seen, "left": left}
-
-
-def test_buyers_choose_a_scarce_domestic_part_at_its_expected_fill_rate():
-    metrics, probed = track(make(parameters=SCARCE), **domestic_probes())
-    assert probed["fill"].iloc[-6:].max() < 0.9  # the makers cannot fill what is asked
-    # the next month's choice sees last month's fill rate, for every buyer profile
-    assert np.allclose(probed["seen"], probed["fill"])
-
-
-def test_a_scarce_domestic_part_is_rationed_once_so_its_makers_sell_what_they_make():
-    metrics, probed = track(make(parameters=SCARCE), **domestic_probes())
-    short = probed["fill"] < 1.0
-    assert short.sum() >= 6
-    # In months its makers fell short, what they had was sold: the expected fill rate moved
-    # demand elsewhere without leaving their output unsold (it does not ration twice).
+    metrics, probed = track(make(parameters=SCARCE), wanted=wanted, left=left)
     sold = metrics["domestic_units"]
+    short = probed["wanted"] > sold * 1.05
+    assert short.sum() >= 6  # the makers see all that is wanted, more than they have
     assert (probed["left"][short] <= 0.05 * sold[short]).mean() >= 0.8
     assert first(sold.iloc[-1]) > 0
+
+
+def test_a_buyer_turned_away_chooses_again_by_its_first_choice_shares():
+    """Rationing (Benassy's spill-over): a part whose makers take half of what is wanted cuts
+    each need's units by half; the compute cut goes to the other options in the shares they had
+    in the choice, and the part's own share of it waits (unmet), as does a part's share that
+    nobody else can take."""
+    from sim.model.market.rationing import Rationing
+
+    model = ChipTradeModel(make(), seed=0)
+    k, prof = model.market.options, model.market.who.book.profiles
+    rng = np.random.default_rng(3)
+    table = rng.uniform(0.1, 1.0, (1, prof.count, len(k)))
+    free = rng.uniform(1.0, 2.0, (1, model.market.who.book.n))
+    units = planned_units(table, free, np.zeros_like(free), k, prof.of)
+    part = k.domestic_cols.start  # the 910C
+    supplied = slice(k.legal_cols.start, k.domestic_cols.stop)
+    room = units[:, supplied, :].sum(axis=2) * 2.0
+    room[:, part] /= 4.0  # its makers take half of what is wanted
+    short = Rationing.of(supplied, room, units)
+    assert np.allclose(short.taken[:, part], 0.5) and short.taken.sum() == short.taken.size - 0.5
+    cut = units.copy()
+    lost = short.cut(cut, k.perf)
+    assert np.allclose(cut[:, part, :], units[:, part, :] / 2)
+    assert np.allclose(lost, units[:, part, :] / 2 * k.perf[:, part, :])
+    spilled = short.spill(table, lost, k, prof.of)
+    share = np.take(table / table.sum(axis=2, keepdims=True), prof.of, axis=1)  # (1, n, K)
+    expected = lost * share[:, :, 0] / k.perf[:, 0, :]  # option 0 takes its first-choice share
+    assert np.allclose(spilled[:, 0, :], expected)
+    assert (spilled[:, part, :] == 0).all()
+    found = (spilled * k.perf).sum(axis=1)
+    assert np.allclose(found, lost * (1 - share[:, :, part]))  # the part's own share waits
+
+
+def test_a_vendor_books_no_more_than_its_order_book_holds():
+    """A US part made in small numbers (the small vendor's SV1) does not queue for years: its
+    vendor books what it can ship within vendors.max_queue_months of output, and buyers turned
+    away go elsewhere. Without the limit the timeline's SV1 queue ran to ~5 years of output."""
+    waits = []
+
+    def wait(model):  # noqa: ANN001, ANN202
+        months = model.market.orders.queue_months("SV1")
+        waits.append(first(months))
+        return months
+
+    for limit in (3.0, 6.0):
+        waits.clear()
+        track(make(parameters={"vendors.max_queue_months": limit}), wait=wait)
+        assert max(waits) <= limit + 1e-9
+        assert max(waits) > limit - 1.5  # full (less the month shipped): SV1 is wanted more

@@ -144,11 +144,11 @@ def test_a_stockpile_is_paid_on_delivery_so_the_months_budget_does_not_cap_it():
     assert ahead == pytest.approx(6.0, rel=0.15)  # was 2.2: capped by the month's budget
 
 
-def test_a_stockpile_used_before_the_rule_bites_is_topped_up():
-    """Buyers aim at holding their stockpile when the rule takes effect. Told four months
-    ahead, and using up what they buy ahead within two months, they order again what they used:
-    the H100e they hold when the rule bites are about the two months of usual purchases they aim
-    at (without topping up, about half of it: a stockpile used early shrank the aim)."""
+def test_a_stockpile_is_held_until_the_rule_bites_and_drawn_on_after():
+    """Buyers bought ahead keep buying as usual and hold their stockpile as a hedge while they
+    may still order the chip: told four months ahead, what they hold when the rule bites is the
+    two months of usual purchases they aim at (drawn on before, only part of it was left).
+    Once the rule bites, they draw on it."""
     ban = {"date": "2024-10", "announced": "2024-06", "move": "us.licence_requirement",
            "chips": ["H20"], "approval": 0.0}
     parameters = {"buyers.anticipation_months": 0, "buyers.budget_multiple": 100,
@@ -158,10 +158,39 @@ def test_a_stockpile_used_before_the_rule_bites_is_topped_up():
     model = ChipTradeModel(make(initial_policy=ONLY_H20, events=[ban], parameters=parameters,
                                 population=MANY), seed=0)
     book, fit = model.market.who.book, model.market.options.legal_fit("H20")
-    while format_month(model.month) != "2024-10":  # to the end of September 2024
+    held, drawn = [], []
+    while format_month(model.month) != "2024-12":  # to the end of November 2024
         model.step()
-    usual = (book.usual_units[:, H20, :] * fit).sum()
-    assert book.stockpile.sum() / (2 * usual) == pytest.approx(1.0, rel=0.25)
+        held.append(book.stockpile.sum())
+        drawn.append((book.need_scale > 1).any())
+        if format_month(model.month) == "2024-10":  # the rule bites next month
+            usual = (book.usual_units[:, H20, :] * fit).sum()
+    assert not any(drawn[-6:-2])  # June-September: bought and held, never drawn on
+    assert held[-3] / (2 * usual) == pytest.approx(1.0, rel=0.25)
+    assert all(drawn[-2:])  # the rule bites: drawn on
+    assert held[-1] < held[-2] < held[-3]
+
+
+@pytest.mark.parametrize("credence", [0.5, 0.8])
+def test_a_rule_announced_earlier_is_front_run_more(credence):
+    """FACTS C1: front-running is larger when the rule is anticipated earlier. A rule that comes
+    without notice (as M2 did) is bought ahead of on rumours, weighed at the credence; one
+    announced four months ahead, with certainty: more is bought before it, by about 1/credence
+    on the stockpile."""
+    def ban(announced: str) -> dict:
+        return {"date": "2024-10", "announced": announced, "move": "us.licence_requirement",
+                "chips": ["H20"], "approval": 0.0}
+
+    parameters = {"buyers.anticipation_months": 4, "buyers.rumour_credence": credence}
+    runs = {when: monthly_h20_orders(make(initial_policy=ONLY_H20, events=[ban(when)],
+                                          parameters=parameters, population=MANY))
+            for when in ("2024-06", "2024-10")}
+    base = monthly_h20_orders(make(initial_policy=ONLY_H20, parameters=parameters,
+                                   population=MANY))
+    window = slice(7, 15)  # February-September 2024, the first rumour on (the run starts 2023-07)
+    ahead = {when: (run[window] - base[window]).sum() for when, run in runs.items()}
+    assert ahead["2024-10"] > 0
+    assert ahead["2024-06"] / ahead["2024-10"] == pytest.approx(1 / credence, rel=0.15)
 
 
 @pytest.mark.parametrize(("later", "stockpiled"), [(0.8, False), (0.2, True)])

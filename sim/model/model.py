@@ -150,9 +150,10 @@ class ChipTradeModel(mesa.Model):
         self._withdraw_cloud_capacity()
         for vendor in self.vendors:
             vendor.start_month()
-        self.book.form_demand()
+        coming = self.book.expected_restrictions()
+        self.book.form_demand(self.market.hedging(coming))
         self.overseas.form_demand()
-        self.flows = self.market.clear(self.book.expected_restrictions())
+        self.flows = self.market.clear(coming)
         self.book.settle()
         self.smugglers.adapt(self.smugglers.mix_list_price() * (1 + self.flows.grey_premium))
         ceiling = domestic_ceiling(self)

@@ -135,18 +135,22 @@ class BuyerBook(mesa.Agent):
         """Start this month's count of abandoned need."""
         self.abandoned = np.zeros_like(self.abandoned)
 
-    def form_demand(self) -> None:
+    def form_demand(self, hedging: np.ndarray) -> None:
         """New compute wanted this month: trend growth, plus backlog, less stockpile drawdown.
 
-        The stockpile is one pool per need, drawn down over ``buyers.drawdown_months``; what a
-        buyer counts as held ahead of each coming restriction shrinks with it, so a stockpile
-        drawn on before the rule bites is topped up again (the aim is what is held when the
-        rule takes effect, not what was once ordered).
+        The stockpile is one pool per need, drawn down over ``buyers.drawdown_months`` - but not
+        by a need ``hedging`` (R, n): one that bought ahead of a restriction still to come on a
+        chip it may still order. It keeps buying as usual and holds the stockpile for the day
+        the rule bites (FACTS F1: a year's supply bought *ahead*), so what it holds then is its
+        whole aim, and an earlier warning leaves it longer to build one (FACTS C1). What a
+        buyer counts as held ahead of each coming restriction shrinks with the stockpile, so
+        one drawn on all the same (a surplus of a need no longer hedging) is topped up again.
         """
         p = self.model.params
         self.trend = self.base_demand * (1.0 + p["demand.growth_per_year"]) ** self.model.years()
         wanted = self.trend + self.backlog
-        draw = np.minimum(self.stockpile / p["buyers.drawdown_months"], wanted)
+        draw = np.where(hedging, 0.0,
+                        np.minimum(self.stockpile / p["buyers.drawdown_months"], wanted))
         kept = np.divide(self.stockpile - draw, self.stockpile, out=np.ones_like(draw),
                          where=self.stockpile > 0)
         self.ordered_ahead *= kept[:, None, :]

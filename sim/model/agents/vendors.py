@@ -65,7 +65,6 @@ class Vendor(mesa.Agent):
         self.licence_cost_total_usd = zero.copy()  # paid to compliance providers, cumulative
         self.stranded = dict.fromkeys(self.chips, False)
         #: share of last month's orders filled from inventory (1 until orders go unfilled)
-        self.fill_rate = {c: np.ones((r, 1)) for c in self.chips}
 
     @property
     def revenue_usd(self) -> np.ndarray:
@@ -103,14 +102,6 @@ class Vendor(mesa.Agent):
     def note_orders(self, chip: str, units: np.ndarray) -> None:
         """Record orders (served or not): the vendor's demand signal."""
         self.orders_this_month[chip] = self.orders_this_month[chip] + units
-
-    def note_fill_rate(self, chip: str, share: np.ndarray) -> None:
-        """Record the share of this month's orders of ``chip`` filled: buyers' next expectation.
-
-        Only a domestic part's orders go unfilled (a US part's wait in the order book); its
-        buyers read the rate as the chance an order of it is served (:mod:`~.market.offers`).
-        """
-        self.fill_rate[chip] = share
 
     def files_licence(self, chip: str, units: np.ndarray, price: np.ndarray) -> np.ndarray:
         """Whether an application for ``units`` (per replication and group) is worth filing.

@@ -29,11 +29,13 @@ from sim.model.market.choice import (
 )
 from sim.model.market.flows import MonthFlows
 from sim.model.market.grey import GreyMarket
-from sim.model.market.offers import Offers, offers
+from sim.model.market.offers import Offers, legal_terms, offers
 from sim.model.market.options import Options
 from sim.model.market.orders import OrderBook
+from sim.model.market.rationing import Rationing
 from sim.model.market.shipping import Shipping
 from sim.world.actors import BUYER_CLASSES, CHANNELS
+from sim.world.catalogue import DOMESTIC_CHIPS, US_CHIPS
 
 if TYPE_CHECKING:
     from sim.model.context import ModelContext
@@ -65,6 +67,53 @@ class Market:
         """The month's terms of every option for every buyer (for inspection)."""
         return offers(self.ctx, self.who, self.options, self.orders.queue_months)
 
+    def hedging(self, coming: Mapping[str, tuple[int, np.ndarray | float]]) -> np.ndarray:
+        """Needs holding their stockpile as a hedge this month, (R, n) booleans.
+
+        A need hedges while it has bought ahead of a restriction still to come (``coming``, as
+        for ``clear``) on a US part it may still order: once the rule bites - or the part is
+        closed to it for any other reason - it draws on what it bought.
+        """
+        book = self.who.book
+        held = np.zeros((self.ctx.replications, book.n), dtype=bool)
+        for chip in coming:
+            if chip not in US_CHIPS:
+                continue
+            is_open, _ = legal_terms(self.ctx, self.who, chip)
+            may_order = np.take(is_open, book.profiles.of, axis=1) > 0
+            held |= may_order & (book.ordered_ahead[:, US_CHIPS.index(chip), :] > 0)
+        return held
+
+    def _room(self) -> np.ndarray:
+        """What the makers of each supplied part can take this month (R, parts).
+
+        A US part's vendor: the room left in its order book; a domestic part's: its inventory.
+        """
+        return np.hstack([self.orders.room(chip) for chip in US_CHIPS]
+                         + [self.who.vendor_of[chip].available(chip) for chip in DOMESTIC_CHIPS])
+
+    def _plan(self, raw: np.ndarray, free: np.ndarray, mandated: np.ndarray,
+              rationing: Rationing) -> np.ndarray:
+        """Each need's planned units (R, K, n), short parts cut and the cut compute spilled.
+
+        ``raw``: the CES weights before nesting. Mandated domestic units are cut, not spilled.
+        """
+        k, prof = self.options, self.who.book.profiles
+        lam = self.ctx.params["buyers.ecosystem_similarity"]
+        table = nest(raw, k.domestic_cols, lam)
+        units = planned_units(table, free, np.zeros_like(free), k, prof.of)
+        floors = planned_units(table, np.zeros_like(free), mandated, k, prof.of)
+        if not rationing.any:
+            return units + floors
+        lost = rationing.cut(units, k.perf)
+        rationing.cut(floors, k.perf)
+        return units + floors + rationing.spill(table, lost, k, prof.of)
+
+    def _note_demand(self, units: np.ndarray) -> None:
+        """Domestic makers see every unit buyers want of their parts (short or not)."""
+        for k, chip in zip(self.options.k_domestic, DOMESTIC_CHIPS, strict=True):
+            self.who.vendor_of[chip].note_orders(chip, units[:, k, :].sum(axis=1, keepdims=True))
+
     def clear(self, coming: Mapping[str, tuple[int, np.ndarray | float]]) -> MonthFlows:
         """Buyers choose, channels clear, chips ship and money moves. Return the month's flows.
 
@@ -77,20 +126,33 @@ class Market:
         elasticity = p["buyers.price_elasticity"]
         terms = self.who.smugglers.route_terms()
         o = offers(ctx, self.who, k, self.orders.queue_months)  # per profile
-        table = weights(o.price, o.mult, o.open, k.profile_perf_floor, elasticity)
+        raw = weights(o.price, o.mult, o.open, k.profile_perf_floor, elasticity)
         state = prof.buyer_class == BUYER_CLASSES.index("state_dcs")
         floor = np.take(ctx.policy.min_domestic_share(state, 1 - prof.train_weight)
                         * prof.compliance, prof.of, axis=1)
-        free = book.demand * (1 - floor)
-        premium = self.grey.clear(prof.total(free), table, o.mult[:, :, k.k_grey],
-                                  o.open[:, :, k.k_grey], terms)
+        free, mandated = book.demand * (1 - floor), book.demand * floor
+        supplied = slice(k.legal_cols.start, k.domestic_cols.stop)
+        room = self._room()
+        g = slice(k.k_grey, k.k_grey + 1)
+        # a first look, at last month's grey premium: which parts run short, and what spills
+        raw[:, :, g] = weights(o.price[:, g] * (1 + self.grey.premium), o.mult[:, :, g],
+                               o.open[:, :, g], k.profile_perf_floor[:, :, g], elasticity)
+        table = nest(raw, k.domestic_cols, p["buyers.ecosystem_similarity"])
+        first = planned_units(table, free, mandated, k, prof.of)
+        self._note_demand(first)
+        short = Rationing.of(supplied, room, first)
+        lost = short.cut(planned_units(table, free, np.zeros_like(free), k, prof.of), k.perf)
+        premium = self.grey.clear(prof.total(free), raw, o.mult[:, :, k.k_grey],
+                                  o.open[:, :, k.k_grey], terms,
+                                  spill=(prof.total(lost), raw))
         grey_price = self.who.smugglers.mix_list_price() * (1 + premium)
         o.price[:, k.k_grey] = grey_price[:, 0]
-        g = slice(k.k_grey, k.k_grey + 1)
-        table[:, :, g] = weights(o.price[:, g], o.mult[:, :, g], o.open[:, :, g],
-                                 k.profile_perf_floor[:, :, g], elasticity)
-        table = nest(table, k.domestic_cols, p["buyers.ecosystem_similarity"])
-        units = planned_units(table, free, book.demand * floor, k, prof.of)
+        raw[:, :, g] = weights(o.price[:, g], o.mult[:, :, g], o.open[:, :, g],
+                               k.profile_perf_floor[:, :, g], elasticity)
+        table = nest(raw, k.domestic_cols, p["buyers.ecosystem_similarity"])
+        units = self._plan(raw, free, mandated,
+                           Rationing.of(supplied, room,
+                                        planned_units(table, free, mandated, k, prof.of)))
         legal = units[:, k.legal_cols, :]  # (R, chips, n)
         book.note_usual_purchases(legal, p["buyers.usual_purchase_weight"])
         ahead = stockpile_units(book.usual_units, legal, o.open[:, :, k.legal_cols], prof.of,

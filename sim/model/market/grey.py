@@ -47,21 +47,43 @@ class GreyMarket:
         self.max_premium = max_premium
         self.elasticity = elasticity
         self.similarity = similarity
+        self.premium = np.zeros_like(max_premium, dtype=float)  # last month's (R, 1)
 
     def clear(self, free: np.ndarray, table: np.ndarray, mult_grey: np.ndarray,
-              open_grey: np.ndarray, terms: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+              open_grey: np.ndarray, terms: tuple[np.ndarray, np.ndarray],
+              spill: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """Premium (R, 1) at which buyers' demand for smuggled chips meets expected deliveries.
 
         Args:
             free: per profile, the H100e its needs are free to place (beyond mandated domestic
                 floors), (R, P).
-            table: per profile, the CES weights of every option (the grey column at list
-                price), (R, P, K).
+            table: per profile, the CES raw weights of every option (the grey column is not
+                read: its price is what is sought), (R, P, K).
             mult_grey: per profile, the grey option's effective-cost multiplier (R, P).
             open_grey: per profile, whether it may buy smuggled chips (R, P).
             terms: this month's detection and unit cost each smuggler faces (its route terms).
+            spill: the compute buyers turned away by short parts place elsewhere
+                (:mod:`~.rationing`): per profile, H100e (R, P), and the raw weights it is
+                placed by (R, P, K): the whole choice, the short parts standing for waiting.
 
         """
+        base = self.smugglers.mix_list_price()
+        parts = [self._demand(free, table, mult_grey, open_grey)]
+        if spill is not None:
+            parts.append(self._demand(*spill, mult_grey, open_grey))
+
+        def excess(premium: np.ndarray) -> np.ndarray:
+            price = base * (1.0 + premium)
+            demand = sum(part(price) for part in parts)
+            return demand - self.smugglers.supply(price, terms)
+
+        self.premium = _root(excess, np.zeros_like(base),
+                             np.broadcast_to(self.max_premium, base.shape).astype(float))
+        return self.premium
+
+    def _demand(self, free: np.ndarray, table: np.ndarray, mult_grey: np.ndarray,
+                open_grey: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        """Smuggled units (R, 1) buyers want at a price, placing ``free`` H100e by ``table``."""
         theta, lam = self.elasticity, self.similarity
         k = self.options.k_grey
         domestic = table[:, :, self.options.domestic_cols].sum(axis=2)
@@ -75,19 +97,15 @@ class GreyMarket:
         buyer = open_grey * (mult_grey / perf) ** -theta
         w = np.where(buyer > 0, free / perf, 0.0)
         d_lam = domestic ** lam
-        base = self.smugglers.mix_list_price()
 
-        def excess(premium: np.ndarray) -> np.ndarray:
-            price = base * (1.0 + premium)
+        def demand(price: np.ndarray) -> np.ndarray:
             bx = buyer * (price / COST_SCALE) ** -theta
             us = other + bx
             share = np.divide(bx * us ** (lam - 1.0), us ** lam + d_lam,
                               out=np.zeros_like(us), where=us > 0)
-            demand = (w * share).sum(axis=1, keepdims=True)
-            return demand - self.smugglers.supply(price, terms)
+            return (w * share).sum(axis=1, keepdims=True)
 
-        return _root(excess, np.zeros_like(base),
-                     np.broadcast_to(self.max_premium, base.shape).astype(float))
+        return demand
 
 
 def _root(f: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.ndarray

@@ -3,10 +3,10 @@
 For every buyer and option: the unit price, an effective-cost multiplier, and whether the option
 is open to the buyer. Each rule of the record acts here through one mechanism, once:
 
-* a domestic part its makers cannot make enough of (HBM and foundry limits, F12 and F17):
-  open for the share of orders they filled last month, so demand that expects to go unserved
-  spills over to the other options in the choice (Benassy's effective demand), and the makers
-  then serve what they can; unfilled orders are not queued, so no wait is added;
+* a part its makers cannot supply enough of this month (a domestic part short of HBM and
+  foundry capacity, F12 and F17; a US part whose vendor's order book is full): open, and
+  rationed after the choice, the demand turned away spilling over to the buyer's other
+  options (:mod:`~sim.model.market.rationing`);
 * a licence rule: open if it grants anything (and its cap is not used up); the chance of refusal
   adds the expected wait for a retry to the cost; the licence draw itself happens once, when the
   order is placed (:mod:`sim.model.market.orders`);
@@ -17,9 +17,9 @@ is open to the buyer. Each rule of the record acts here through one mechanism, o
   rises with the detection they face; location verification lowers what a smuggled chip is
   worth by the chance it is found and disabled (M17).
 
-``open`` scales an option's CES weight: 0 or 1 for a legal import, the expected fill rate for a
-domestic part, and for offshore options the share of a buyer's demand that can use offshore
-channels at all (``buyers.offshore_access``).
+``open`` scales an option's CES weight: 0 or 1 for a legal import, 1 for a domestic part, and
+for offshore options the share of a buyer's demand that can use offshore channels at all
+(``buyers.offshore_access``).
 """
 
 from __future__ import annotations
@@ -131,7 +131,7 @@ def offers(ctx: ModelContext, who: Participants, options: Options,
         price[:, i] = domestic_price(ctx, chip)[:, 0]
         mult[:, :, i] = (1 + p["buyers.domestic_ecosystem_penalty"]
                          + p["vendors.domestic_power_penalty"] * (1 - policy.power_discount))
-        is_open[:, :, i] = who.vendor_of[chip].fill_rate[chip]
+        is_open[:, :, i] = 1.0  # short or not: rationed after the choice
     _offshore(ctx, who, options, price, mult, is_open)
     return Offers(price, mult, is_open, clearance)
 

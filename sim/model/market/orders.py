@@ -55,13 +55,36 @@ class OrderBook:
         self.cancelled_by_chip: dict[str, np.ndarray] = {}  # the same, per chip
         self.licence_cost = zero  # licence costs paid this month
 
+    def queued(self, chip: str) -> np.ndarray:
+        """Units of ``chip`` waiting in the book (R, 1)."""
+        return sum((u.sum(axis=1, keepdims=True) for (_, c, _, _), u in self.waiting.items()
+                    if c == chip), np.zeros((self.ctx.replications, 1)))
+
+    def _rate(self, chip: str) -> np.ndarray:
+        """Units of ``chip`` its vendor makes a month, under the rules in force (R, 1)."""
+        vendor = self.who.vendor_of[chip]
+        return vendor.capacity[chip] * self.ctx.policy.capacity_multiplier.get(chip, 1.0)
+
     def queue_months(self, chip: str) -> np.ndarray:
         """Months a new order would wait behind the orders already queued for ``chip`` (R, 1)."""
-        queued = sum((u.sum(axis=1, keepdims=True) for (_, c, _, _), u in self.waiting.items()
-                      if c == chip), np.zeros((self.ctx.replications, 1)))
-        vendor = self.who.vendor_of[chip]
-        rate = vendor.capacity[chip] * self.ctx.policy.capacity_multiplier.get(chip, 1.0)
-        return queued / np.maximum(rate, 1.0)
+        return self.queued(chip) / np.maximum(self._rate(chip), 1.0)
+
+    def room(self, chip: str) -> np.ndarray:
+        """Units of ``chip`` its vendor can still book this month (R, 1).
+
+        A vendor books orders it can ship within ``vendors.max_queue_months`` of its output;
+        it does not take orders it could only ship years later, and buyers do not wait for
+        them (the market sends what it cannot book to the buyers' other options).
+        """
+        limit = self._rate(chip) * self.ctx.params["vendors.max_queue_months"]
+        return np.maximum(limit - self.queued(chip), 0.0)
+
+    def _taken(self, chip: str, granted: np.ndarray) -> np.ndarray:
+        """The granted orders the vendor books: no more than its ``room``."""
+        room = self.room(chip)
+        total = granted.sum(axis=1, keepdims=True)
+        return granted * np.minimum(1.0, np.divide(room, total, out=np.ones_like(room),
+                                                   where=total > 0))
 
     def add(self, key: Key, units: np.ndarray) -> None:
         """Add orders to the book."""
@@ -98,6 +121,7 @@ class OrderBook:
                 total = granted.sum(axis=1, keepdims=True)
                 granted = granted * np.minimum(1.0, np.divide(room, total, out=np.ones_like(room),
                                                               where=total > 0))
+            granted = self._taken(chip, granted)
             if rule is not None:
                 who.us.approve(rule.key, chip, granted.sum(axis=1, keepdims=True))
             who.vendor_of[chip].note_orders(chip, granted.sum(axis=1, keepdims=True))

@@ -260,11 +260,8 @@ class Shipping:
         ctx, who = self.ctx, self.who
         vendor = who.vendor_of[chip]
         want = units[:, k, :]
-        asked = want.sum(axis=1, keepdims=True)
-        vendor.note_orders(chip, asked)
-        served = _served(vendor.available(chip), asked)
-        vendor.note_fill_rate(chip, served)
-        got = want * served
+        asked = want.sum(axis=1, keepdims=True)  # rationed to inventory already
+        got = want * _served(vendor.available(chip), asked)
         u = got.sum(axis=1, keepdims=True)
         list_price = ctx.list_price(chip)
         buyer_price = domestic_price(ctx, chip)
