@@ -62,6 +62,8 @@ class Market:
         self.grey = GreyMarket(who.smugglers, self.options, p["smuggling.max_premium"],
                                p["buyers.price_elasticity"], p["buyers.ecosystem_similarity"])
         self.shipping = Shipping(ctx, who, self.options, self.orders)
+        k = self.options  # the supplied parts, US and domestic, are contiguous options
+        self._supplied = slice(k.legal_cols.start, k.domestic_cols.stop)
 
     def offers_now(self) -> Offers:
         """The month's terms of every option for every buyer (for inspection)."""
@@ -92,15 +94,42 @@ class Market:
         return np.hstack([self.orders.room(chip) for chip in US_CHIPS]
                          + [self.who.vendor_of[chip].available(chip) for chip in DOMESTIC_CHIPS])
 
-    def _plan(self, raw: np.ndarray, free: np.ndarray, mandated: np.ndarray,
-              rationing: Rationing) -> np.ndarray:
-        """Each need's planned units (R, K, n), short parts cut and the cut compute spilled.
+    def _price_grey(self, raw: np.ndarray, o: Offers, price: np.ndarray) -> None:
+        """Set the grey column of the raw weights ``raw`` (R, P, K) at ``price`` (R, 1)."""
+        k = self.options
+        g = slice(k.k_grey, k.k_grey + 1)
+        raw[:, :, g] = weights(price, o.mult[:, :, g], o.open[:, :, g],
+                               k.profile_perf_floor[:, :, g],
+                               self.ctx.params["buyers.price_elasticity"])
 
-        ``raw``: the CES weights before nesting. Mandated domestic units are cut, not spilled.
+    def _clear_grey(self, o: Offers, raw: np.ndarray, free: np.ndarray, mandated: np.ndarray,
+                    room: np.ndarray, terms: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """The month's grey premium (R, 1), the compute turned away by short parts included.
+
+        Which parts run short, and what spills, is judged at last month's premium: a first
+        look, whose planned units are also what the domestic makers see as orders.
         """
         k, prof = self.options, self.who.book.profiles
-        lam = self.ctx.params["buyers.ecosystem_similarity"]
-        table = nest(raw, k.domestic_cols, lam)
+        self._price_grey(raw, o, o.price[:, k.k_grey:k.k_grey + 1] * (1 + self.grey.premium))
+        table = nest(raw, k.domestic_cols, self.ctx.params["buyers.ecosystem_similarity"])
+        first = planned_units(table, free, mandated, k, prof.of)
+        self._note_demand(first)
+        short = Rationing.of(self._supplied, room, first)
+        lost = short.cut(planned_units(table, free, np.zeros_like(free), k, prof.of), k.perf)
+        return self.grey.clear(prof.total(free), raw, o.mult[:, :, k.k_grey],
+                               o.open[:, :, k.k_grey], terms, spill=(prof.total(lost), raw))
+
+    def _plan(self, raw: np.ndarray, free: np.ndarray, mandated: np.ndarray,
+              room: np.ndarray) -> np.ndarray:
+        """Each need's planned units (R, K, n), short parts cut and the cut compute spilled.
+
+        ``raw``: the CES weights before nesting; ``room``: what the makers of each supplied
+        part can take (R, parts). Mandated domestic units are cut, not spilled.
+        """
+        k, prof = self.options, self.who.book.profiles
+        table = nest(raw, k.domestic_cols, self.ctx.params["buyers.ecosystem_similarity"])
+        rationing = Rationing.of(self._supplied, room,
+                                 planned_units(table, free, mandated, k, prof.of))
         units = planned_units(table, free, np.zeros_like(free), k, prof.of)
         floors = planned_units(table, np.zeros_like(free), mandated, k, prof.of)
         if not rationing.any:
@@ -123,36 +152,19 @@ class Market:
         """
         ctx, book, k = self.ctx, self.who.book, self.options
         p, prof = ctx.params, book.profiles
-        elasticity = p["buyers.price_elasticity"]
         terms = self.who.smugglers.route_terms()
         o = offers(ctx, self.who, k, self.orders.queue_months)  # per profile
-        raw = weights(o.price, o.mult, o.open, k.profile_perf_floor, elasticity)
+        raw = weights(o.price, o.mult, o.open, k.profile_perf_floor, p["buyers.price_elasticity"])
         state = prof.buyer_class == BUYER_CLASSES.index("state_dcs")
         floor = np.take(ctx.policy.min_domestic_share(state, 1 - prof.train_weight)
                         * prof.compliance, prof.of, axis=1)
         free, mandated = book.demand * (1 - floor), book.demand * floor
-        supplied = slice(k.legal_cols.start, k.domestic_cols.stop)
         room = self._room()
-        g = slice(k.k_grey, k.k_grey + 1)
-        # a first look, at last month's grey premium: which parts run short, and what spills
-        raw[:, :, g] = weights(o.price[:, g] * (1 + self.grey.premium), o.mult[:, :, g],
-                               o.open[:, :, g], k.profile_perf_floor[:, :, g], elasticity)
-        table = nest(raw, k.domestic_cols, p["buyers.ecosystem_similarity"])
-        first = planned_units(table, free, mandated, k, prof.of)
-        self._note_demand(first)
-        short = Rationing.of(supplied, room, first)
-        lost = short.cut(planned_units(table, free, np.zeros_like(free), k, prof.of), k.perf)
-        premium = self.grey.clear(prof.total(free), raw, o.mult[:, :, k.k_grey],
-                                  o.open[:, :, k.k_grey], terms,
-                                  spill=(prof.total(lost), raw))
+        premium = self._clear_grey(o, raw, free, mandated, room, terms)
         grey_price = self.who.smugglers.mix_list_price() * (1 + premium)
         o.price[:, k.k_grey] = grey_price[:, 0]
-        raw[:, :, g] = weights(o.price[:, g], o.mult[:, :, g], o.open[:, :, g],
-                               k.profile_perf_floor[:, :, g], elasticity)
-        table = nest(raw, k.domestic_cols, p["buyers.ecosystem_similarity"])
-        units = self._plan(raw, free, mandated,
-                           Rationing.of(supplied, room,
-                                        planned_units(table, free, mandated, k, prof.of)))
+        self._price_grey(raw, o, o.price[:, k.k_grey:k.k_grey + 1])
+        units = self._plan(raw, free, mandated, room)
         legal = units[:, k.legal_cols, :]  # (R, chips, n)
         book.note_usual_purchases(legal, p["buyers.usual_purchase_weight"])
         ahead = stockpile_units(book.usual_units, legal, o.open[:, :, k.legal_cols], prof.of,
