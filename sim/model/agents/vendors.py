@@ -64,7 +64,6 @@ class Vendor(mesa.Agent):
         self.licence_cost_usd = zero.copy()  # this month
         self.licence_cost_total_usd = zero.copy()  # paid to compliance providers, cumulative
         self.stranded = dict.fromkeys(self.chips, False)
-        #: share of last month's orders filled from inventory (1 until orders go unfilled)
 
     @property
     def revenue_usd(self) -> np.ndarray:

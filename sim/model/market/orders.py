@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model.market.offers import allowed, legal_price
+from sim.model.market.rationing import share_taken
 from sim.world.catalogue import US_CHIPS
 
 if TYPE_CHECKING:
@@ -81,10 +82,7 @@ class OrderBook:
 
     def _taken(self, chip: str, granted: np.ndarray) -> np.ndarray:
         """The granted orders the vendor books: no more than its ``room``."""
-        room = self.room(chip)
-        total = granted.sum(axis=1, keepdims=True)
-        return granted * np.minimum(1.0, np.divide(room, total, out=np.ones_like(room),
-                                                   where=total > 0))
+        return granted * share_taken(self.room(chip), granted.sum(axis=1, keepdims=True))
 
     def add(self, key: Key, units: np.ndarray) -> None:
         """Add orders to the book."""
@@ -118,9 +116,7 @@ class OrderBook:
             granted = wanted * (u < np.take(clearance[:, :, i], profile_of, axis=1))
             if rule is not None and rule.cap_units is not None:
                 room = np.maximum(rule.cap_units - who.us.approved_units(rule.key, chip), 0.0)
-                total = granted.sum(axis=1, keepdims=True)
-                granted = granted * np.minimum(1.0, np.divide(room, total, out=np.ones_like(room),
-                                                              where=total > 0))
+                granted = granted * share_taken(room, granted.sum(axis=1, keepdims=True))
             granted = self._taken(chip, granted)
             if rule is not None:
                 who.us.approve(rule.key, chip, granted.sum(axis=1, keepdims=True))

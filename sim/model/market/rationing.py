@@ -25,6 +25,11 @@ if TYPE_CHECKING:
     from sim.model.market.options import Options
 
 
+def share_taken(room: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Share of ``wanted`` that ``room`` covers, at most 1 (1 where nothing is wanted)."""
+    return np.minimum(1.0, np.divide(room, wanted, out=np.ones_like(room), where=wanted > 0))
+
+
 @dataclass(frozen=True)
 class Rationing:
     """How much of each supplied part its makers can take this month.
@@ -42,10 +47,7 @@ class Rationing:
     @classmethod
     def of(cls, cols: slice, room: np.ndarray, units: np.ndarray) -> Rationing:
         """The shares taken when buyers plan ``units`` (R, K, n) and makers have ``room``."""
-        wanted = units[:, cols, :].sum(axis=2)
-        taken = np.minimum(1.0, np.divide(room, wanted, out=np.ones_like(room),
-                                          where=wanted > 0))
-        return cls(cols, taken)
+        return cls(cols, share_taken(room, units[:, cols, :].sum(axis=2)))
 
     @property
     def any(self) -> bool:
@@ -64,8 +66,8 @@ class Rationing:
         """
         others = table.copy()
         others[:, :, self.cols] *= (self.taken >= 1.0)[:, None, :]
-        found = np.divide(others.sum(axis=2), table.sum(axis=2),
-                          out=np.zeros(table.shape[:2]), where=table.sum(axis=2) > 0)
+        total = table.sum(axis=2)
+        found = np.divide(others.sum(axis=2), total, out=np.zeros_like(total), where=total > 0)
         placed = lost * np.take(found, profile_of, axis=1)
         return planned_units(others, placed, np.zeros_like(placed), options, profile_of)
 
