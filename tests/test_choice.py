@@ -119,7 +119,7 @@ def test_a_buyer_turned_away_chooses_again_by_its_first_choice_shares():
     free = rng.uniform(1.0, 2.0, (1, model.market.who.book.n))
     units = planned_units(table, free, np.zeros_like(free), k, prof.of)
     part = k.domestic_cols.start  # the 910C
-    supplied = slice(k.legal_cols.start, k.domestic_cols.stop)
+    supplied = np.r_[k.legal_cols.start:k.domestic_cols.stop]
     room = units[:, supplied, :].sum(axis=2) * 2.0
     room[:, part] /= 4.0  # its makers take half of what is wanted
     short = Rationing.of(supplied, room, units)
@@ -135,6 +135,41 @@ def test_a_buyer_turned_away_chooses_again_by_its_first_choice_shares():
     assert (spilled[:, part, :] == 0).all()
     found = (spilled * k.perf).sum(axis=1)
     assert np.allclose(found, lost * (1 - share[:, :, part]))  # the part's own share waits
+
+
+def test_front_companies_at_capacity_turn_buyers_to_their_other_options():
+    """Front companies are rationed like any option with a supply limit: when buyers want more
+    than the fronts can buy, each need gets the share their capacity covers and the compute
+    turned away goes to its other options in the same month (smuggled chips among them) - it
+    does not silently vanish, as it did when the shipping step merely capped the fronts."""
+    from sim.model.market.clearing import Market
+
+    def first_plan(share: float) -> tuple[np.ndarray, np.ndarray, float]:
+        plans: list[np.ndarray] = []
+        plan = Market._plan
+
+        def spy(self, raw, free, mandated, room):  # noqa: ANN001, ANN202
+            units = plan(self, raw, free, mandated, room)
+            plans.append(units * self.options.perf)  # H100e
+            return units
+
+        Market._plan = spy
+        try:
+            model = ChipTradeModel(make(parameters={"fronts.capacity_share": share}), seed=0)
+            model.step()
+        finally:
+            Market._plan = plan
+        who = model.market.who
+        capacity = first(who.fronts.capacity(who.smugglers.total_capacity()))
+        return plans[0][0], model.market.options.perf[0], capacity
+
+    k = ChipTradeModel(make(), seed=0).market.options
+    ample, _, _ = first_plan(10.0)  # fronts never short
+    short, perf, capacity = first_plan(0.01)
+    assert (ample[k.k_front] / perf[k.k_front]).sum() > 2 * capacity  # wanted: far more
+    assert (short[k.k_front] / perf[k.k_front]).sum() <= capacity * (1 + 1e-9)
+    assert short[k.k_grey].sum() > ample[k.k_grey].sum() * 1.01  # the spill reaches the grey
+    assert short.sum() < ample.sum()  # and the fronts' own share of it waits
 
 
 def test_a_vendor_books_no_more_than_its_order_book_holds():

@@ -4,7 +4,9 @@ The order of one month's clearing:
 
 1. offers: each option's price, effective-cost multiplier, openness and clearance chance;
 2. choice: nested CES weights; the grey-market premium that balances buyers' demand for
-   smuggled chips with smugglers' expected deliveries; each buyer's planned units, its budget
+   smuggled chips with smugglers' expected deliveries; each buyer's planned units, the options
+   short this month rationed and the demand they turn away spilled over to the others
+   (:mod:`~.rationing`); its budget
    (which caps ordinary purchases) and its stockpiling ahead of restrictions it expects (paid
    on delivery, so not capped by the month's budget);
 3. orders: licence applications and clearance of legal orders, which join the order book;
@@ -62,8 +64,8 @@ class Market:
         self.grey = GreyMarket(who.smugglers, self.options, p["smuggling.max_premium"],
                                p["buyers.price_elasticity"], p["buyers.ecosystem_similarity"])
         self.shipping = Shipping(ctx, who, self.options, self.orders)
-        k = self.options  # the supplied parts, US and domestic, are contiguous options
-        self._supplied = slice(k.legal_cols.start, k.domestic_cols.stop)
+        k = self.options  # the options with a supply limit, in the order _room gives them
+        self._limited = np.r_[k.legal_cols.start:k.domestic_cols.stop, k.k_cloud, k.k_front]
 
     def offers_now(self) -> Offers:
         """The month's terms of every option for every buyer (for inspection)."""
@@ -87,12 +89,16 @@ class Market:
         return held
 
     def _room(self) -> np.ndarray:
-        """What the makers of each supplied part can take this month (R, parts).
+        """What the suppliers of each option with a supply limit can take this month (R, limited).
 
-        A US part's vendor: the room left in its order book; a domestic part's: its inventory.
+        A US part's vendor: the room left in its order book; a domestic part's: its inventory;
+        the offshore clouds: the GPUs they can add; the front companies: their capacity.
         """
+        who = self.who
         return np.hstack([self.orders.room(chip) for chip in US_CHIPS]
-                         + [self.who.vendor_of[chip].available(chip) for chip in DOMESTIC_CHIPS])
+                         + [who.vendor_of[chip].available(chip) for chip in DOMESTIC_CHIPS]
+                         + [who.clouds.expansion_room().sum(axis=1, keepdims=True),
+                            who.fronts.capacity(who.smugglers.total_capacity())])
 
     def _price_grey(self, raw: np.ndarray, o: Offers, price: np.ndarray) -> None:
         """Set the grey column of the raw weights ``raw`` (R, P, K) at ``price`` (R, 1)."""
@@ -104,9 +110,9 @@ class Market:
 
     def _clear_grey(self, o: Offers, raw: np.ndarray, free: np.ndarray, mandated: np.ndarray,
                     room: np.ndarray, terms: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        """The month's grey premium (R, 1), the compute turned away by short parts included.
+        """The month's grey premium (R, 1), the compute turned away by short options included.
 
-        Which parts run short, and what spills, is judged at last month's premium: a first
+        Which options run short, and what spills, is judged at last month's premium: a first
         look, whose planned units are also what the domestic makers see as orders.
         """
         k, prof = self.options, self.who.book.profiles
@@ -114,21 +120,21 @@ class Market:
         table = nest(raw, k.domestic_cols, self.ctx.params["buyers.ecosystem_similarity"])
         first = planned_units(table, free, mandated, k, prof.of)
         self._note_demand(first)
-        short = Rationing.of(self._supplied, room, first)
+        short = Rationing.of(self._limited, room, first)
         lost = short.cut(planned_units(table, free, np.zeros_like(free), k, prof.of), k.perf)
         return self.grey.clear(prof.total(free), raw, o.mult[:, :, k.k_grey],
                                o.open[:, :, k.k_grey], terms, spill=(prof.total(lost), raw))
 
     def _plan(self, raw: np.ndarray, free: np.ndarray, mandated: np.ndarray,
               room: np.ndarray) -> np.ndarray:
-        """Each need's planned units (R, K, n), short parts cut and the cut compute spilled.
+        """Each need's planned units (R, K, n), short options cut and the cut compute spilled.
 
-        ``raw``: the CES weights before nesting; ``room``: what the makers of each supplied
-        part can take (R, parts). Mandated domestic units are cut, not spilled.
+        ``raw``: the CES weights before nesting; ``room``: what the suppliers of each option
+        with a supply limit can take (R, limited). Mandated domestic units are cut, not spilled.
         """
         k, prof = self.options, self.who.book.profiles
         table = nest(raw, k.domestic_cols, self.ctx.params["buyers.ecosystem_similarity"])
-        rationing = Rationing.of(self._supplied, room,
+        rationing = Rationing.of(self._limited, room,
                                  planned_units(table, free, mandated, k, prof.of))
         units = planned_units(table, free, np.zeros_like(free), k, prof.of)
         floors = planned_units(table, np.zeros_like(free), mandated, k, prof.of)

@@ -62,9 +62,9 @@ class GreyMarket:
             mult_grey: per profile, the grey option's effective-cost multiplier (R, P).
             open_grey: per profile, whether it may buy smuggled chips (R, P).
             terms: this month's detection and unit cost each smuggler faces (its route terms).
-            spill: the compute buyers turned away by short parts place elsewhere
+            spill: the compute buyers turned away by short options place elsewhere
                 (:mod:`~.rationing`): per profile, H100e (R, P), and the raw weights it is
-                placed by (R, P, K): the whole choice, the short parts standing for waiting.
+                placed by (R, P, K): the whole choice, the short options standing for waiting.
 
         """
         base = self.smugglers.mix_list_price()

@@ -1,15 +1,16 @@
-"""Rationing: parts their makers cannot supply this month, and the demand that spills over.
+"""Rationing: options their suppliers cannot serve this month, and the demand that spills over.
 
-A part is rationed when buyers want more of it this month than its maker can supply: a US part
+Every option with a limit on what it can supply in a month is rationed the same way: a US part
 when its vendor's order book is full (``OrderBook.room``), a domestic part when its makers'
-inventory runs short (HBM and foundry limits, FACTS F12 and F17). Each need's planned units of a
-rationed part are cut by the part's share taken (its room over all that is wanted), and the
-compute the cut units were to bring spills over to the need's other options in the same month
-(Benassy's effective demand), each taking the share it had in the buyer's choice; the rationed
-parts' shares stand for waiting for them, and that part of the need stays unmet. The spill
-reaches the grey market too, whose premium is set with it (:mod:`~.grey`). Domestic-mandate
-floors do not spill: a state data centre refused a domestic part waits (its need stays unmet),
-it does not buy smuggled chips instead.
+inventory runs short (HBM and foundry limits, FACTS F12 and F17), renting offshore when the
+clouds cannot add the GPUs (their room to expand), buying through front companies when their
+capacity is taken. Each need's planned units of a rationed option are cut by the option's share
+taken (its room over all that is wanted), and the compute the cut units were to bring spills
+over to the need's other options in the same month (Benassy's effective demand), each taking the
+share it had in the buyer's choice; the rationed options' shares stand for waiting for them, and
+that part of the need stays unmet. The spill reaches the grey market too, whose premium is set
+with it (:mod:`~.grey`). Domestic-mandate floors do not spill: a state data centre refused a
+domestic part waits (its need stays unmet), it does not buy smuggled chips instead.
 """
 
 from __future__ import annotations
@@ -32,35 +33,35 @@ def share_taken(room: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Rationing:
-    """How much of each supplied part its makers can take this month.
+    """How much of each option with a supply limit its suppliers can take this month.
 
     Attributes:
-        cols: the options that are supplied parts (US and domestic, contiguous), a slice.
-        taken: per part, the share of what buyers want that its makers take (R, parts), 1
-            where nothing is short.
+        cols: the options with a supply limit, as option indices (limited,).
+        taken: per such option, the share of what buyers want that its suppliers take
+            (R, limited), 1 where nothing is short.
 
     """
 
-    cols: slice
+    cols: np.ndarray
     taken: np.ndarray
 
     @classmethod
-    def of(cls, cols: slice, room: np.ndarray, units: np.ndarray) -> Rationing:
-        """The shares taken when buyers plan ``units`` (R, K, n) and makers have ``room``."""
+    def of(cls, cols: np.ndarray, room: np.ndarray, units: np.ndarray) -> Rationing:
+        """The shares taken when buyers plan ``units`` (R, K, n) and suppliers have ``room``."""
         return cls(cols, share_taken(room, units[:, cols, :].sum(axis=2)))
 
     @property
     def any(self) -> bool:
-        """Whether any part is short this month."""
+        """Whether any option is short this month."""
         return bool((self.taken < 1.0).any())
 
     def spill(self, table: np.ndarray, lost: np.ndarray, options: Options,
               profile_of: np.ndarray) -> np.ndarray:
-        """Units (R, K, n) the H100e ``lost`` (R, n) to short parts buy elsewhere.
+        """Units (R, K, n) the H100e ``lost`` (R, n) to short options buy elsewhere.
 
         A buyer turned away chooses again by the same nested weights ``table`` (R, P, K), with
-        the short parts' weights standing for waiting for them: each other option gets the
-        share it had in the first choice, and the short parts' shares wait (unmet need, which
+        the short options' weights standing for waiting for them: each other option gets the
+        share it had in the first choice, and the short options' shares wait (unmet need, which
         returns as backlog or is abandoned). So an option buyers hardly wanted - smuggled chips
         for a state data centre - is not forced on them because their first choices ran short.
         """
@@ -72,11 +73,10 @@ class Rationing:
         return planned_units(others, placed, np.zeros_like(placed), options, profile_of)
 
     def cut(self, units: np.ndarray, perf: np.ndarray) -> np.ndarray:
-        """Cut ``units`` (R, K, n) in place to what makers take; return the H100e cut (R, n).
+        """Cut ``units`` (R, K, n) in place to what suppliers take; return the H100e cut (R, n).
 
         ``perf``: H100e per unit of each option for each need (R, K, n).
         """
-        part = units[:, self.cols, :]
-        refused = part * (1.0 - self.taken)[:, :, None]
-        part -= refused
+        refused = units[:, self.cols, :] * (1.0 - self.taken)[:, :, None]
+        units[:, self.cols, :] -= refused
         return (refused * perf[:, self.cols, :]).sum(axis=1)

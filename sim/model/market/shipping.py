@@ -72,6 +72,9 @@ class Shipping:
         claims: Claims = defaultdict(dict)
         for chip in who.overseas.chips:
             claims[chip]["overseas"] = who.overseas.wanted[chip]
+        # The choice has rationed the clouds and the fronts to their room (Market._room); these
+        # minimums hold only what another short option's spill-over adds past it (rationing acts
+        # once a month; that remainder stays unmet).
         cloud_req = units[:, k.k_cloud, :].sum(axis=1, keepdims=True)
         room = who.clouds.expansion_room().sum(axis=1, keepdims=True)
         claims[CLOUD_CHIP]["cloud"] = np.minimum(cloud_req, room)
