@@ -123,7 +123,8 @@ class Market:
         short = Rationing.of(self._limited, room, first)
         lost = short.cut(planned_units(table, free, np.zeros_like(free), k, prof.of), k.perf)
         return self.grey.clear(prof.total(free), raw, o.mult[:, :, k.k_grey],
-                               o.open[:, :, k.k_grey], terms, spill=(prof.total(lost), raw))
+                               o.open[:, :, k.k_grey], terms,
+                               spill=(prof.total(lost), short.chances(raw)))
 
     def _plan(self, raw: np.ndarray, free: np.ndarray, mandated: np.ndarray,
               room: np.ndarray) -> np.ndarray:
@@ -142,7 +143,9 @@ class Market:
             return units + floors
         lost = rationing.cut(units, k.perf)
         rationing.cut(floors, k.perf)
-        return units + floors + rationing.spill(table, lost, k, prof.of)
+        again = nest(rationing.chances(raw), k.domestic_cols,
+                     self.ctx.params["buyers.ecosystem_similarity"])
+        return units + floors + rationing.spill(again, lost, k, prof.of)
 
     def _note_demand(self, units: np.ndarray) -> None:
         """Domestic makers see every unit buyers want of their parts (short or not)."""

@@ -55,13 +55,27 @@ class Rationing:
         """Whether any option is short this month."""
         return bool((self.taken < 1.0).any())
 
+    def chances(self, raw: np.ndarray) -> np.ndarray:
+        """The CES weights (R, P, K) a buyer turned away chooses again by.
+
+        Each short option's weight now stands for waiting for it, and is scaled by its share
+        taken: the chance that waiting is served. A buyer does not wait for a part its makers
+        can supply a tenth of what is wanted as it would for one short by a tenth; the options
+        with room keep their weights. (Before December 2026's fourth session the short options
+        kept their full weights, so a cheap part made in small numbers - the SV1 - held much of
+        the demand turned away by the H20 rule in waiting.)
+        """
+        out = raw.copy()
+        out[:, :, self.cols] *= self.taken[:, None, :]
+        return out
+
     def spill(self, table: np.ndarray, lost: np.ndarray, options: Options,
               profile_of: np.ndarray) -> np.ndarray:
         """Units (R, K, n) the H100e ``lost`` (R, n) to short options buy elsewhere.
 
-        A buyer turned away chooses again by the same nested weights ``table`` (R, P, K), with
-        the short options' weights standing for waiting for them: each other option gets the
-        share it had in the first choice, and the short options' shares wait (unmet need, which
+        A buyer turned away chooses again by the nested weights ``table`` (R, P, K) of
+        :meth:`chances`, in which the short options' weights stand for waiting for them: each
+        other option gets its share, and the short options' shares wait (unmet need, which
         returns as backlog or is abandoned). So an option buyers hardly wanted - smuggled chips
         for a state data centre - is not forced on them because their first choices ran short.
         """
