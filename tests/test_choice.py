@@ -105,11 +105,11 @@ def test_a_scarce_domestic_part_is_rationed_once_so_its_makers_sell_what_they_ma
     assert first(sold.iloc[-1]) > 0
 
 
-def test_a_buyer_turned_away_chooses_again_by_its_first_choice_shares():
+def test_a_buyer_turned_away_chooses_again_weighing_waiting_by_its_chance():
     """Rationing (Benassy's spill-over): a part whose makers take half of what is wanted cuts
-    each need's units by half; the compute cut goes to the other options in the shares they had
-    in the choice, and the part's own share of it waits (unmet), as does a part's share that
-    nobody else can take."""
+    each need's units by half; the compute cut goes to the other options by their weights, and
+    to waiting for the part by its weight times the half it is served - so less waits than the
+    part's share of the first choice, and nothing waits for a part that serves nobody."""
     from sim.model.market.rationing import Rationing
 
     model = ChipTradeModel(make(), seed=0)
@@ -128,13 +128,23 @@ def test_a_buyer_turned_away_chooses_again_by_its_first_choice_shares():
     lost = short.cut(cut, k.perf)
     assert np.allclose(cut[:, part, :], units[:, part, :] / 2)
     assert np.allclose(lost, units[:, part, :] / 2 * k.perf[:, part, :])
-    spilled = short.spill(table, lost, k, prof.of)
-    share = np.take(table / table.sum(axis=2, keepdims=True), prof.of, axis=1)  # (1, n, K)
-    expected = lost * share[:, :, 0] / k.perf[:, 0, :]  # option 0 takes its first-choice share
+    again = short.chances(table)
+    assert np.allclose(again[:, :, part], table[:, :, part] / 2)
+    spilled = short.spill(again, lost, k, prof.of)
+    share = np.take(again / again.sum(axis=2, keepdims=True), prof.of, axis=1)  # (1, n, K)
+    expected = lost * share[:, :, 0] / k.perf[:, 0, :]  # option 0 takes its share
     assert np.allclose(spilled[:, 0, :], expected)
     assert (spilled[:, part, :] == 0).all()
     found = (spilled * k.perf).sum(axis=1)
     assert np.allclose(found, lost * (1 - share[:, :, part]))  # the part's own share waits
+    first_share = np.take(table / table.sum(axis=2, keepdims=True), prof.of, axis=1)
+    assert (share[:, :, part] < first_share[:, :, part]).all()  # less than in the first choice
+    room[:, part] = 0.0  # now its makers have nothing: nobody waits for it
+    none = Rationing.of(supplied, room, units)
+    cut = units.copy()
+    lost = none.cut(cut, k.perf)
+    found = (none.spill(none.chances(table), lost, k, prof.of) * k.perf).sum(axis=1)
+    assert np.allclose(found, lost)
 
 
 def test_front_companies_at_capacity_turn_buyers_to_their_other_options():

@@ -64,7 +64,8 @@ class GreyMarket:
             terms: this month's detection and unit cost each smuggler faces (its route terms).
             spill: the compute buyers turned away by short options place elsewhere
                 (:mod:`~.rationing`): per profile, H100e (R, P), and the raw weights it is
-                placed by (R, P, K): the whole choice, the short options standing for waiting.
+                placed by (R, P, K): the short options' weights scaled by their shares taken,
+                standing for waiting (``Rationing.chances``).
 
         """
         base = self.smugglers.mix_list_price()

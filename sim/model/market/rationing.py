@@ -6,11 +6,13 @@ inventory runs short (HBM and foundry limits, FACTS F12 and F17), renting offsho
 clouds cannot add the GPUs (their room to expand), buying through front companies when their
 capacity is taken. Each need's planned units of a rationed option are cut by the option's share
 taken (its room over all that is wanted), and the compute the cut units were to bring spills
-over to the need's other options in the same month (Benassy's effective demand), each taking the
-share it had in the buyer's choice; the rationed options' shares stand for waiting for them, and
-that part of the need stays unmet. The spill reaches the grey market too, whose premium is set
-with it (:mod:`~.grey`). Domestic-mandate floors do not spill: a state data centre refused a
-domestic part waits (its need stays unmet), it does not buy smuggled chips instead.
+over to the need's other options in the same month (Benassy's effective demand): the buyer
+chooses again with each short option's weight scaled by its share taken, the chance that
+waiting for it is served (:meth:`Rationing.chances`), and the short options' shares of that
+choice wait - that part of the need stays unmet. The spill reaches the grey market too, whose
+premium is set with it (:mod:`~.grey`). Domestic-mandate floors do not spill: a state data
+centre refused a domestic part waits (its need stays unmet), it does not buy smuggled chips
+instead.
 """
 
 from __future__ import annotations
