@@ -29,8 +29,13 @@ if TYPE_CHECKING:
 
 
 def share_taken(room: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """Share of ``wanted`` that ``room`` covers, at most 1 (1 where nothing is wanted)."""
-    return np.minimum(1.0, np.divide(room, wanted, out=np.ones_like(room), where=wanted > 0))
+    """Share of ``wanted`` that ``room`` covers, in [0, 1] (1 where nothing is wanted).
+
+    A room a hair below 0 (an inventory shipped to the last unit, by rounding) takes nothing:
+    a negative share would turn the weights :meth:`Rationing.chances` scales by it negative.
+    """
+    return np.minimum(1.0, np.divide(np.maximum(room, 0.0), wanted, out=np.ones_like(room),
+                                     where=wanted > 0))
 
 
 @dataclass(frozen=True)
