@@ -86,9 +86,18 @@ def test_revenue_loss_is_counterfactual_minus_scenario_revenue_same_seed(h20_ban
         np.testing.assert_allclose(rows["revenue_loss_usd"], total, rtol=1e-9, atol=1e-3)
 
 
-def test_domestic_vendors_gains_are_not_counted_as_us_revenue_loss(h20_ban):
-    table = h20_ban.timeseries
-    # buyers turn to Huawei when the H20 is banned: a domestic vendor gains (a negative loss)...
+@pytest.fixture(scope="module")
+def h20_ban_ample_inputs():
+    """The H20 ban with HBM and foundry supply to spare: domestic makers can sell more."""
+    ample = {"domestic.hbm_units_per_month": 1e6, "domestic.foundry_units_per_month": 1e6}
+    return runner.run(make(events=[H20_BAN], parameters={**RUMOURS, **ample},
+                           name="h20-ban-ample-test"), seeds=2)
+
+
+def test_domestic_vendors_gains_are_not_counted_as_us_revenue_loss(h20_ban_ample_inputs):
+    table = h20_ban_ample_inputs.timeseries
+    # buyers turn to Huawei when the H20 is banned (at the data files' HBM and foundry supply
+    # the makers sell out either way, F12, F17): a domestic vendor gains (a negative loss)...
     domestic = sum(table[f"revenue_loss_usd_{v}"].sum() for v in DOMESTIC_VENDORS)
     assert domestic < -0.1 * table["revenue_loss_usd"].sum()
     # ...which the US total leaves out

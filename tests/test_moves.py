@@ -15,7 +15,7 @@ from conftest import ensemble, first, make, month_index, track, window
 from sim.model.metrics import MODEL_METRICS
 from sim.model.model import ChipTradeModel
 from sim.moves import MOVES
-from sim.world.actors import BIG_TECH, CLOUD_COUNTRIES, ROUTES, US_VENDORS
+from sim.world.actors import BIG_TECH, BUYER_CLASSES, CLOUD_COUNTRIES, ROUTES, US_VENDORS
 from sim.world.catalogue import CHIPS, US_CHIPS
 
 DATE = "2024-10"  # when the move under test takes effect
@@ -380,16 +380,40 @@ def test_purchase_guidance_cancels_waiting_orders_when_it_comes_in():
 # --- cn.domestic_mandate (M8, M9), cn.domestic_subsidy (M9, F13) ---------------------------------
 
 
+#: HBM and foundry supply to spare: the makers' own capacity, which a subsidy speeds, binds.
+AMPLE_INPUTS = {"domestic.hbm_units_per_month": 1e6, "domestic.foundry_units_per_month": 1e6}
+
+
 @pytest.mark.parametrize("applies_to", ["all", "state_funded", "public_dc", "inference"])
 def test_domestic_mandate_raises_domestic_units(applies_to):
     mandate = {"date": DATE, "move": "cn.domestic_mandate", "share": 0.8,
                "applies_to": applies_to}
-    with_, without = pair(mandate, seeds=2)
+    with_, without = pair(mandate, seeds=2, parameters=AMPLE_INPUTS)
     assert total(with_, "domestic_units") > total(without, "domestic_units")
 
 
-#: HBM and foundry supply to spare: the makers' own capacity, which a subsidy speeds, binds.
-AMPLE_INPUTS = {"domestic.hbm_units_per_month": 1e6, "domestic.foundry_units_per_month": 1e6}
+def test_a_mandate_under_binding_hbm_limits_moves_domestic_chips_to_the_mandated_buyers():
+    """At the data files' HBM and foundry supply the makers sell out with or without a mandate
+    (F12, F17): the mandate decides who gets their output, not how much there is."""
+    def state_share(events: list) -> tuple[float, float]:
+        scenario = make(events=events)
+        model = ChipTradeModel(scenario, seed=0)
+        profiles = model.book.profiles
+        state = profiles.buyer_class[profiles.of] == BUYER_CLASSES.index("state_dcs")
+        to_state = everyone = 0.0
+        while model.month <= scenario.end:
+            model.step()
+            got = np.asarray(model.book.received["domestic"])[0]
+            to_state += float(got[state].sum())
+            everyone += float(got.sum())
+        return to_state / everyone, everyone
+
+    mandate = {"date": DATE, "move": "cn.domestic_mandate", "share": 0.8,
+               "applies_to": "state_funded"}
+    with_share, with_total = state_share([mandate])
+    without_share, without_total = state_share([])
+    assert with_share > without_share
+    assert with_total == pytest.approx(without_total, rel=0.02)
 
 
 def test_domestic_subsidy_raises_domestic_units_more_with_a_larger_cost_multiple():
