@@ -147,31 +147,29 @@ def test_a_buyer_turned_away_chooses_again_weighing_waiting_by_its_chance():
     assert np.allclose(found, lost)
 
 
-def test_front_companies_at_capacity_turn_buyers_to_their_other_options():
+def test_front_companies_at_capacity_turn_buyers_to_their_other_options(monkeypatch):
     """Front companies are rationed like any option with a supply limit: when buyers want more
     than the fronts can buy, each need gets the share their capacity covers and the compute
     turned away goes to its other options in the same month (smuggled chips among them) - it
     does not silently vanish, as it did when the shipping step merely capped the fronts."""
     from sim.model.market.clearing import Market
 
+    plan = Market._plan
+
     def first_plan(share: float) -> tuple[np.ndarray, np.ndarray, float]:
-        plans: list[np.ndarray] = []
-        plan = Market._plan
+        seen: list[tuple[np.ndarray, float]] = []
 
         def spy(self, raw, free, mandated, room):  # noqa: ANN001, ANN202
             units = plan(self, raw, free, mandated, room)
-            plans.append(units * self.options.perf)  # H100e
+            fronts = float(room[0, list(self._limited).index(self.options.k_front)])
+            seen.append((units[0] * self.options.perf[0], fronts))  # H100e; the fronts' room
             return units
 
-        Market._plan = spy
-        try:
-            model = ChipTradeModel(make(parameters={"fronts.capacity_share": share}), seed=0)
-            model.step()
-        finally:
-            Market._plan = plan
-        who = model.market.who
-        capacity = first(who.fronts.capacity(who.smugglers.total_capacity()))
-        return plans[0][0], model.market.options.perf[0], capacity
+        monkeypatch.setattr(Market, "_plan", spy)
+        model = ChipTradeModel(make(parameters={"fronts.capacity_share": share}), seed=0)
+        model.step()
+        planned, capacity = seen[0]
+        return planned, model.market.options.perf[0], capacity
 
     k = ChipTradeModel(make(), seed=0).market.options
     ample, _, _ = first_plan(10.0)  # fronts never short
