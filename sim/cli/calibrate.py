@@ -86,7 +86,7 @@ def add_calibrate(commands: Any, count: Callable[[str], int]) -> None:
                     " docs/calibration.md from the shipped posterior and a validate run.",
     )
     calibrate.add_argument("--budget", choices=BUDGETS, default="default",
-                           help="preset: default (the shipped posterior's, ~1 h on 2 cores)"
+                           help="preset: default (the shipped posterior's, ~80 min on 2 cores)"
                                 " or tiny (seconds; a smoke test); the options below override")
     calibrate.add_argument("--population", type=count, metavar="N",
                            help="particles per generation")
