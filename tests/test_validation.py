@@ -332,8 +332,18 @@ def test_the_calibration_report_is_generated(tmp_path):
         assert f"| {target.id} |" in text
     for name in cal.names:
         assert f"`{name}`" in text
+    assert "effective sample size" in text
     fig = calibration_report.posterior_figure(particles, provenance)
     assert len(fig.axes) == len(cal.names)
+
+
+def test_effective_sample_size_counts_what_the_weights_are_worth():
+    from sim.analysis.calibration import effective_sample_size
+
+    assert effective_sample_size(np.full(500, 0.002)) == pytest.approx(500)
+    assert effective_sample_size(np.r_[1.0, np.zeros(499)]) == pytest.approx(1)
+    assert effective_sample_size(np.r_[np.ones(100), np.full(400, 1e-9)]) == pytest.approx(
+        100, rel=1e-3)
 
 
 def test_each_share_of_runs_comes_with_its_interval(shipped):

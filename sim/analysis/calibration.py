@@ -196,6 +196,17 @@ def weighted_quantiles(x: np.ndarray, w: np.ndarray, qs: Sequence[float]) -> lis
     return [float(x[order][min(np.searchsorted(cum, q), len(x) - 1)]) for q in qs]
 
 
+
+def effective_sample_size(w: np.ndarray) -> float:
+    """Kish's effective sample size of weighted particles, ``(sum w)^2 / sum w^2``.
+
+    How many equally weighted particles the posterior is worth (pyabc logs the same figure for
+    each generation): a population of 500 whose weight sits on a hundred describes the
+    posterior about as well as a hundred draws would.
+    """
+    w = np.asarray(w, dtype=float)
+    return float(w.sum() ** 2 / np.square(w).sum())
+
 # --- the model as pyabc sees it ----------------------------------------------------------------
 
 

@@ -18,7 +18,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.calibration import PROVENANCE_YAML, data_folder, weighted_quantiles
+from sim.analysis.calibration import (
+    PROVENANCE_YAML,
+    data_folder,
+    effective_sample_size,
+    weighted_quantiles,
+)
 from sim.analysis.targets import format_value
 from sim.analysis.validation import THRESHOLD, Validation, validate
 
@@ -160,7 +165,8 @@ def page(particles: pd.DataFrame, provenance: Mapping[str, Any], v: Validation,
         f" {budget.get('min_epsilon')}; {budget.get('seeds')} replications per particle"
         f" (median); seed {provenance.get('seeds', {}).get('calibration_seed')}.",
         f"- Distance: {provenance.get('method', {}).get('distance', '')}.",
-        f"- Result: {provenance.get('particles', len(particles))} particles, final epsilon"
+        f"- Result: {provenance.get('particles', len(particles))} particles (effective sample"
+        f" size {effective_sample_size(particles['weight'].to_numpy()):.0f}), final epsilon"
         f" {provenance.get('final_epsilon', float('nan')):.3f},"
         f" {provenance.get('evaluations')} evaluations"
         f" ({provenance.get('simulated_particles')} particles simulated, batches included);"
