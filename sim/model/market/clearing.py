@@ -64,7 +64,7 @@ class Market:
         self.grey = GreyMarket(who.smugglers, self.options, p["smuggling.max_premium"],
                                p["buyers.price_elasticity"], p["buyers.ecosystem_similarity"])
         self.shipping = Shipping(ctx, who, self.options, self.orders)
-        k = self.options  # the options with a supply limit, in the order _room gives them
+        k = self.options  # the options with a supply limit (each with a room in _room)
         self._limited = np.r_[k.legal_cols.start:k.domestic_cols.stop, k.k_cloud, k.k_front]
 
     def offers_now(self) -> Offers:
@@ -92,13 +92,16 @@ class Market:
         """What the suppliers of each option with a supply limit can take this month (R, limited).
 
         A US part's vendor: the room left in its order book; a domestic part's: its inventory;
-        the offshore clouds: the GPUs they can add; the front companies: their capacity.
+        the offshore clouds: the GPUs they can add; the front companies: their capacity. Keyed
+        by option, then put in the order of ``_limited``, so the two cannot disagree.
         """
-        who = self.who
-        return np.hstack([self.orders.room(chip) for chip in US_CHIPS]
-                         + [who.vendor_of[chip].available(chip) for chip in DOMESTIC_CHIPS]
-                         + [who.clouds.expansion_room().sum(axis=1, keepdims=True),
-                            who.fronts.capacity(who.smugglers.total_capacity())])
+        who, k = self.who, self.options
+        room = {col: self.orders.room(chip) for col, chip in zip(k.k_legal, US_CHIPS, strict=True)}
+        room |= {col: who.vendor_of[chip].available(chip)
+                 for col, chip in zip(k.k_domestic, DOMESTIC_CHIPS, strict=True)}
+        room[k.k_cloud] = who.clouds.expansion_room().sum(axis=1, keepdims=True)
+        room[k.k_front] = who.fronts.capacity(who.smugglers.total_capacity())
+        return np.hstack([room[col] for col in self._limited])
 
     def _price_grey(self, raw: np.ndarray, o: Offers, price: np.ndarray) -> None:
         """Set the grey column of the raw weights ``raw`` (R, P, K) at ``price`` (R, 1)."""
