@@ -293,6 +293,8 @@ def test_calibration_runs_end_to_end_at_a_tiny_budget_and_reproduces(tmp_path):
     assert set(record) >= {"command", "date_utc", "code", "targets", "priors", "seeds",
                            "generations", "final_epsilon", "posterior_sha256", "budget"}
     assert set(record["targets"]) == {"F1", "F2", "F5", "F6", "M7"}
+    for generation in record["generations"]:  # each population's effective sample size
+        assert 1.0 <= generation["ess"] <= TINY_BUDGET.population + 1e-9
 
 
 def test_the_batch_sampler_gives_pyabcs_own_particles():

@@ -309,23 +309,31 @@ def calibrate(budget: Budget = DEFAULT_BUDGET, *, seed: int = CALIBRATION_SEED,
                               max_total_nr_simulations=budget.evaluations)
             frame, weights = history.get_distribution(m=0, t=history.max_t)
             populations = history.get_all_populations()
+            ess = {t: effective_sample_size(history.get_distribution(m=0, t=t)[1])
+                   for t in range(history.max_t + 1)}
     finally:
         np.random.set_state(state)
     particles = pd.DataFrame({"weight": np.asarray(weights, dtype=float)})
     for key, name in zip(keys, names, strict=True):
         particles[name] = frame[key].to_numpy(dtype=float)
-    table = _generations(populations)
+    table = _generations(populations, ess)
     provenance = _provenance(budget, seed, priors, chosen, targets, table, sampler,
                              started, time.perf_counter() - clock, code)
     return Calibration(names, particles, table, provenance)
 
 
-def _generations(populations: pd.DataFrame) -> pd.DataFrame:
+def _generations(populations: pd.DataFrame, ess: Mapping[int, float]) -> pd.DataFrame:
+    """One row per generation: epsilon, particles, evaluations, acceptance and ESS.
+
+    ``ess`` is the population's effective sample size: a low one says few particles carry the
+    weight.
+    """
     rows = populations[populations["t"] >= 0]
     table = pd.DataFrame({"t": rows["t"].astype(int), "epsilon": rows["epsilon"].astype(float),
                           "particles": rows["particles"].astype(int),
                           "evaluations": rows["samples"].astype(int)})
     table["acceptance"] = table["particles"] / table["evaluations"]
+    table["ess"] = [float(ess[t]) for t in table["t"]]
     return table.reset_index(drop=True)
 
 
@@ -447,10 +455,10 @@ def _plain(value: Any) -> Any:
 
 def report(cal: Calibration) -> str:
     """The calibration as text: the generations, then the posterior per parameter."""
-    lines = ["generation  epsilon  particles  evaluations  acceptance"]
+    lines = ["generation  epsilon  particles  evaluations  acceptance    ESS"]
     for row in cal.populations.itertuples():
         lines.append(f"{row.t:10d}  {row.epsilon:7.3f}  {row.particles:9d}  {row.evaluations:11d}"
-                     f"  {row.acceptance:10.1%}")
+                     f"  {row.acceptance:10.1%}  {row.ess:5.0f}")
     lines += ["", f"{'parameter':36} {'prior':>21}  {'posterior median (5-95 %)':>34}"]
     for row in cal.summary().itertuples():
         lines.append(f"{row.parameter:36} [{row.prior_low:8.4g}, {row.prior_high:8.4g}]"

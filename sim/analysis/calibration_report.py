@@ -112,11 +112,18 @@ def _prior_table(particles: pd.DataFrame, provenance: Mapping[str, Any]) -> list
 
 
 def _generations(provenance: Mapping[str, Any]) -> list[str]:
-    lines = ["| generation | epsilon | particles | evaluations | acceptance |",
-             "|---|---|---|---|---|"]
-    for g in provenance.get("generations", []):
+    """The generations' table, with each one's effective sample size where it was recorded.
+
+    Posteriors fitted before December 2026 did not record it.
+    """
+    generations = provenance.get("generations", [])
+    ess = bool(generations) and all("ess" in g for g in generations)
+    lines = ["| generation | epsilon | particles | evaluations | acceptance |"
+             + (" effective sample size |" if ess else ""),
+             "|---|---|---|---|---|" + ("---|" if ess else "")]
+    for g in generations:
         lines.append(f"| {g['t']} | {g['epsilon']:.3f} | {g['particles']} | {g['evaluations']}"
-                     f" | {g['acceptance']:.1%} |")
+                     f" | {g['acceptance']:.1%} |" + (f" {g['ess']:.0f} |" if ess else ""))
     return lines
 
 
