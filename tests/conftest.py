@@ -34,6 +34,9 @@ BASELINE: tuple[dict[str, Any], ...] = (
 #: A small world: fast, but with enough buyers and smugglers for every channel to be used.
 SMALL_POPULATION: dict[str, int] = {"small_buyers": 50, "smugglers": 30, "cloud_providers": 8}
 PERIOD: tuple[str, str] = ("2024-01", "2025-06")
+#: HBM and foundry supply to spare (FACTS F12, F17 lifted): the domestic makers' own capacity,
+#: which a subsidy speeds, binds, so domestic chips can sell more when demand turns to them.
+AMPLE_INPUTS = {"domestic.hbm_units_per_month": 1e6, "domestic.foundry_units_per_month": 1e6}
 ROOT_SEED = 20240101
 
 

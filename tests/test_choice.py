@@ -147,6 +147,17 @@ def test_a_buyer_turned_away_chooses_again_weighing_waiting_by_its_chance():
     assert np.allclose(found, lost)
 
 
+def test_a_room_a_hair_below_nothing_takes_nothing_and_leaves_no_negative_weight():
+    """An inventory shipped to the last unit can leave a room of -1e-16 by rounding: its share
+    taken is 0, not a negative number that would turn the weights of waiting negative."""
+    from sim.model.market.rationing import Rationing, share_taken
+
+    taken = share_taken(np.array([[-1e-16, 5.0, 3.0]]), np.array([[10.0, 0.0, 6.0]]))
+    assert taken.tolist() == [[0.0, 1.0, 0.5]]
+    short = Rationing(np.array([0, 1, 2]), taken)
+    assert (short.chances(np.ones((1, 2, 4))) >= 0.0).all()
+
+
 def test_front_companies_at_capacity_turn_buyers_to_their_other_options(monkeypatch):
     """Front companies are rationed like any option with a supply limit: when buyers want more
     than the fronts can buy, each need gets the share their capacity covers and the compute

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import make
+from conftest import AMPLE_INPUTS, make
 
 from sim.experiments import runner
 from sim.model.metrics import METRIC_NAMES
@@ -89,8 +89,7 @@ def test_revenue_loss_is_counterfactual_minus_scenario_revenue_same_seed(h20_ban
 @pytest.fixture(scope="module")
 def h20_ban_ample_inputs():
     """The H20 ban with HBM and foundry supply to spare: domestic makers can sell more."""
-    ample = {"domestic.hbm_units_per_month": 1e6, "domestic.foundry_units_per_month": 1e6}
-    return runner.run(make(events=[H20_BAN], parameters={**RUMOURS, **ample},
+    return runner.run(make(events=[H20_BAN], parameters={**RUMOURS, **AMPLE_INPUTS},
                            name="h20-ban-ample-test"), seeds=2)
 
 

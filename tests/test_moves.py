@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ensemble, first, make, month_index, track, window
+from conftest import AMPLE_INPUTS, ensemble, first, make, month_index, track, window
 
 from sim.model.metrics import MODEL_METRICS
 from sim.model.model import ChipTradeModel
@@ -378,10 +378,6 @@ def test_purchase_guidance_cancels_waiting_orders_when_it_comes_in():
 
 
 # --- cn.domestic_mandate (M8, M9), cn.domestic_subsidy (M9, F13) ---------------------------------
-
-
-#: HBM and foundry supply to spare: the makers' own capacity, which a subsidy speeds, binds.
-AMPLE_INPUTS = {"domestic.hbm_units_per_month": 1e6, "domestic.foundry_units_per_month": 1e6}
 
 
 @pytest.mark.parametrize("applies_to", ["all", "state_funded", "public_dc", "inference"])

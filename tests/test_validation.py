@@ -275,7 +275,13 @@ def _small_timeline():
 def test_calibration_runs_end_to_end_at_a_tiny_budget_and_reproduces(tmp_path):
     import yaml
 
-    from sim.analysis.calibration import PRIORS, TINY_BUDGET, calibrate, write_posterior
+    from sim.analysis.calibration import (
+        PRIORS,
+        TINY_BUDGET,
+        calibrate,
+        effective_sample_size,
+        write_posterior,
+    )
 
     scenario = _small_timeline()
     first = calibrate(TINY_BUDGET, scenario=scenario, seed=7)
@@ -295,6 +301,8 @@ def test_calibration_runs_end_to_end_at_a_tiny_budget_and_reproduces(tmp_path):
     assert set(record["targets"]) == {"F1", "F2", "F5", "F6", "M7"}
     for generation in record["generations"]:  # each population's effective sample size
         assert 1.0 <= generation["ess"] <= TINY_BUDGET.population + 1e-9
+    assert record["generations"][-1]["ess"] == pytest.approx(
+        effective_sample_size(np.array(posterior.weights)))
 
 
 def test_the_batch_sampler_gives_pyabcs_own_particles():

@@ -196,7 +196,6 @@ def weighted_quantiles(x: np.ndarray, w: np.ndarray, qs: Sequence[float]) -> lis
     return [float(x[order][min(np.searchsorted(cum, q), len(x) - 1)]) for q in qs]
 
 
-
 def effective_sample_size(w: np.ndarray) -> float:
     """Kish's effective sample size of weighted particles, ``(sum w)^2 / sum w^2``.
 
@@ -206,6 +205,7 @@ def effective_sample_size(w: np.ndarray) -> float:
     """
     w = np.asarray(w, dtype=float)
     return float(w.sum() ** 2 / np.square(w).sum())
+
 
 # --- the model as pyabc sees it ----------------------------------------------------------------
 
@@ -310,7 +310,8 @@ def calibrate(budget: Budget = DEFAULT_BUDGET, *, seed: int = CALIBRATION_SEED,
             frame, weights = history.get_distribution(m=0, t=history.max_t)
             populations = history.get_all_populations()
             ess = {t: effective_sample_size(history.get_distribution(m=0, t=t)[1])
-                   for t in range(history.max_t + 1)}
+                   for t in range(history.max_t)}  # the last population's weights are read
+            ess[history.max_t] = effective_sample_size(weights)
     finally:
         np.random.set_state(state)
     particles = pd.DataFrame({"weight": np.asarray(weights, dtype=float)})
