@@ -73,6 +73,25 @@ def test_announced_licence_rule_raises_legal_purchases_before_it_takes_effect():
         without, "legal_export_units_H20", before)
 
 
+def test_a_faster_growing_smuggling_network_answers_a_ban_with_a_larger_rise_at_a_lower_premium():
+    """C3b, fitted since December 2026: the network's growth is how fast smuggling answers a ban.
+
+    Without growth the network ships at its fixed capacity and a ban mostly raises the grey
+    price; with it, capacity follows the margin, so smuggled units rise more and the premium
+    less.
+    """
+    before, after = ("2024-07", "2024-09"), ("2024-12", "2025-02")
+    rise, premium = {}, {}
+    for growth in (0.0, 0.4):
+        scenario = make(events=[H20_BAN],
+                        parameters={"smuggling.capacity_growth_per_month": growth})
+        run = (scenario, ensemble(scenario, SEEDS))
+        rise[growth] = total(run, "smuggled_units", after) / total(run, "smuggled_units", before)
+        premium[growth] = total(run, "grey_premium", after)
+    assert rise[0.4] > rise[0.0] + 0.1
+    assert premium[0.4] < 0.8 * premium[0.0]
+
+
 def test_licence_ban_strands_china_only_inventory_and_writes_it_down():
     with_, without = pair(H20_BAN)
     assert total(with_, "writedown_usd", (DATE, DATE)) > 1e8
