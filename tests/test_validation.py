@@ -44,7 +44,7 @@ def test_every_figure_of_the_record_is_a_target_or_explained():
 
 def test_targets_quote_their_source_and_keep_tolerances_within_half():
     targets = shipped_targets()
-    assert {t.id for t in targets.calibration} == {"F1", "F2", "F5", "F6", "M7", "C3b"}
+    assert {t.id for t in targets.calibration} == {"F1", "F2", "F5", "F6", "M7"}
     assert {"F4", "F7", "F8", "F10", "F11", "C1", "C2", "C3a", "C4a", "C5a", "C6a"} <= {
         t.id for t in targets.validation}
     for t in targets.targets:
@@ -298,7 +298,7 @@ def test_calibration_runs_end_to_end_at_a_tiny_budget_and_reproduces(tmp_path):
     record = yaml.safe_load(provenance.read_text(encoding="utf-8"))
     assert set(record) >= {"command", "date_utc", "code", "targets", "priors", "seeds",
                            "generations", "final_epsilon", "posterior_sha256", "budget"}
-    assert set(record["targets"]) == {"F1", "F2", "F5", "F6", "M7", "C3b"}
+    assert set(record["targets"]) == {"F1", "F2", "F5", "F6", "M7"}
     for generation in record["generations"]:  # each population's effective sample size
         assert 1.0 <= generation["ess"] <= TINY_BUDGET.population + 1e-9
     assert record["generations"][-1]["ess"] == pytest.approx(

@@ -1,7 +1,7 @@
 """Calibration as inference: ABC-SMC (pyabc) of the parameters that drive the calibration targets.
 
 The record's calibration figures (``role: calibration`` in ``sim/world/data/targets.yaml``:
-F1, F2, F5, F6, M7 and C3b) are reached only by this procedure, never by choosing a number. The
+F1, F2, F5, F6 and M7) are reached only by this procedure, never by choosing a number. The
 parameters fitted (:data:`PRIORS`) are the uncertain ones that the screening of every parameter
 (:mod:`sim.analysis.drivers`, ``docs/model.md`` "Drivers") ranks highest for those targets, each
 with a uniform prior over a range the record and the model's meaning allow. Every other
@@ -71,12 +71,7 @@ if TYPE_CHECKING:
 #: the months the fit had only demand, prices and shares to make it. The rumour's credence
 #: (#30 for F1) is fitted with the months: a stockpile aims at their product, and with the
 #: credence held to an assumed band the months pressed their prior's top and F1 fell short -
-#: the months and the credence are told apart only by the other buyers' stockpiles. The
-#: target C3b (smuggling's rise after the H20 rule, fitted since 2026-12-02) adds the two
-#: parameters of how fast the smuggling network answers a closed legal channel: its capacity
-#: growth and its routes' congestion. A grid over them, the network's entry rate and the share
-#: of unmet need abandoned (20 runs each, the previous posterior otherwise) moved C3b from 1.03
-#: to 1.2-1.8, most by growth and congestion; the entry rate barely moved it and is not fitted.
+#: the months and the credence are told apart only by the other buyers' stockpiles.
 PRIORS: dict[str, tuple[float, float, str]] = {
     "demand.china_h100e_per_month": (
         70_000, 200_000, "#1. F5's ~$50 B in 2025 at $20-30 k per H100e, less its ~50 %/yr"
@@ -129,15 +124,6 @@ PRIORS: dict[str, tuple[float, float, str]] = {
         " that loses the H20 to domestic parts in proportion to their share; lower keeps it"
         " with US chips (one software ecosystem, articles/001). The record gives no number:"
         " from strong nesting to none"),
-    "smuggling.capacity_growth_per_month": (
-        0.0, 0.5, "For C3b. An assumption (0.05): the most an active smuggler's capacity grows"
-        " in a month while smuggling pays twice its markup. F6's black market arose within"
-        " months of the spring-2025 rule; from no growth to a network that can double in two"
-        " months"),
-    "smuggling.congestion": (
-        0.0, 2.0, "For C3b. An assumption (1): how fast a route's detection and cost rise with"
-        " its volume (x 1 + congestion x volume / route capacity). From routes that never"
-        " crowd to twice the data file's crowding"),
     "demand.unmet_abandon_share": (
         0.05, 0.95, "The fate of unmet need (issue 11): how much of a month's unmet need buyers"
         " give up rather than carry to next month's choice. Low in every screening (#39 for F5,"
@@ -162,17 +148,14 @@ class Budget:
 
     population: int = 500
     generations: int = 25
-    evaluations: int = 45_000
+    evaluations: int = 150_000
     min_epsilon: float = 0.3
     seeds: int = 3
 
 
-#: The shipped posterior's budget. 500 particles a generation: 1000 ran past 1 h 45 min without
-#: reaching the floor once buyers weighed waiting by its chance; pyabc's own default is 100.
-#: 45,000 evaluations (about 70 minutes on two cores): with C3b fitted (December 2026) epsilon
-#: fell about a tenth a generation and the floor of 0.3 lay some 17 generations and over three
-#: hours away. The cap is counted in evaluations, not minutes, so that the posterior is the
-#: same on every machine; the floor still stops a run that gets there first.
+#: The shipped posterior's budget (79 minutes on two cores, December 2026). 500 particles a
+#: generation: 1000 ran past 1 h 45 min without reaching the floor once buyers weighed waiting
+#: by its chance; pyabc's own default is 100.
 DEFAULT_BUDGET = Budget()
 #: For tests: seconds.
 TINY_BUDGET = Budget(population=6, generations=1, evaluations=60, min_epsilon=0.0, seeds=1)

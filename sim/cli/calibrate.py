@@ -76,7 +76,7 @@ def add_calibrate(commands: Any, count: Callable[[str], int]) -> None:
     calibrate = commands.add_parser(
         "calibrate", help="fit the posterior to the calibration targets (ABC-SMC, pyabc)",
         description="Approximate Bayesian computation (pyabc's ABC-SMC) of the parameters that"
-                    " drive the calibration targets (F1, F2, F5, F6, M7, C3b of"
+                    " drive the calibration targets (F1, F2, F5, F6, M7 of"
                     " sim/world/data/targets.yaml) on the 2024-2026 timeline, from uniform"
                     " priors (sim/analysis/calibration.py). Writes the last population, one row"
                     " per particle with its weight, to DIR/posterior.csv and its provenance to"
@@ -86,7 +86,7 @@ def add_calibrate(commands: Any, count: Callable[[str], int]) -> None:
                     " docs/calibration.md from the shipped posterior and a validate run.",
     )
     calibrate.add_argument("--budget", choices=BUDGETS, default="default",
-                           help="preset: default (the shipped posterior's, ~70 min on 2 cores)"
+                           help="preset: default (the shipped posterior's, ~80 min on 2 cores)"
                                 " or tiny (seconds; a smoke test); the options below override")
     calibrate.add_argument("--population", type=count, metavar="N",
                            help="particles per generation")
