@@ -74,7 +74,7 @@ def test_announced_licence_rule_raises_legal_purchases_before_it_takes_effect():
 
 
 def test_a_faster_growing_smuggling_network_answers_a_ban_with_a_larger_rise_at_a_lower_premium():
-    """C3b, fitted since December 2026: the network's growth is how fast smuggling answers a ban.
+    """C3b: the network's capacity growth is how fast smuggling answers a ban.
 
     Without growth the network ships at its fixed capacity and a ban mostly raises the grey
     price; with it, capacity follows the margin, so smuggled units rise more and the premium
