@@ -73,6 +73,8 @@ def measure(model: Measured) -> np.ndarray:
         "grey_sales_usd": f.grey_sales_usd,
         "cancelled_orders_units": f.cancelled_orders,
         "abandoned_h100e": book.abandoned,
+        "backlog_h100e": book.backlog.sum(axis=1, keepdims=True),
+        "stockpile_h100e": book.stockpile.sum(axis=1, keepdims=True),
         "china_accelerator_spend_usd": f.china_spend_usd,
     }
     by_route = np.broadcast_to(f.smuggled_by_route, (model.replications, len(ROUTES)))

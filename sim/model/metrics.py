@@ -92,6 +92,12 @@ _BASE: tuple[Metric, ...] = (
            " after they were placed, or cancelled under Chinese guidance"),
     Metric("abandoned_h100e", "H100e", "flow",
            "unmet Chinese compute need given up this month"),
+    Metric("backlog_h100e", "H100e", "stock",
+           "unmet Chinese compute need waiting for next month's choice: not received, not on"
+           " order, not given up (month end)"),
+    Metric("stockpile_h100e", "H100e", "stock",
+           "compute Chinese buyers bought ahead of need and still hold, e.g. the H20 of FACTS F1"
+           " (month end)"),
     Metric("china_accelerator_spend_usd", "USD", "flow",
            "paid for accelerators delivered to Chinese buyers: legal imports, domestic chips"
            " (the state's subsidy share included), smuggled and front-company chips"),
