@@ -193,6 +193,49 @@ def test_a_rule_announced_earlier_is_front_run_more(credence):
     assert ahead["2024-06"] / ahead["2024-10"] == pytest.approx(1 / credence, rel=0.15)
 
 
+def monthly_h20_orders_and_granted(scenario) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    """H20 units ordered and units booked (licence granted, vendor's book) each month, one seed."""
+    model = ChipTradeModel(scenario, seed=0)
+    orders, ordered, booked = model.market.orders, [], []
+    place = orders.place
+
+    def watch(units, clearance, profile_of):  # noqa: ANN001, ANN202
+        result = place(units, clearance, profile_of)
+        ordered.append(float(units[:, H20, :].sum()))
+        booked.append(float((units[:, H20, :] * orders.booked_share(H20)).sum()))
+        return result
+
+    orders.place = watch
+    model.run()
+    return np.array(ordered), np.array(booked)
+
+
+@pytest.mark.parametrize(("approval", "low", "high"), [(0.5, 1.3, 1.8), (1.0, 1.8, 2.2)])
+def test_a_stockpile_order_a_licence_refuses_is_tried_again(approval, low, high):
+    """Under a licence rule that grants half the applications, buyers who stockpile two months
+    of the H20 ahead of a ban announced four months ahead order again what was refused, as they
+    do with ordinary need. Spread over the four months, what stays unbooked is
+    1/2 x 3/4 x 5/6 x 7/8 of the aim, so about 2 x 0.73 = 1.45 months of their usual orders
+    are booked ahead (1.6 in this run), not 2 x 1/2 = 1 (1.05 before December 2026, when a
+    refused stockpile order counted as bought and was never tried again). With every licence
+    granted, the two months."""
+    now = {"move": "us.licence_requirement", "chips": ["H20"], "approval": approval}
+    ban = {"date": "2024-10", "announced": "2024-06", "move": "us.licence_requirement",
+           "chips": ["H20"], "approval": 0.0}
+    parameters = {"buyers.anticipation_months": 0, "buyers.budget_multiple": 100,
+                  "buyers.drawdown_months": 120,
+                  **{f"buyers.stockpile_months.{c}": 2 for c in
+                     ("big_tech", "small_firms", "research_labs", "state_dcs")}}
+    _, booked = monthly_h20_orders_and_granted(
+        make(initial_policy=(*ONLY_H20, now), events=[ban], parameters=parameters,
+             population=MANY))
+    base_ordered, base_booked = monthly_h20_orders_and_granted(
+        make(initial_policy=(*ONLY_H20, now), parameters=parameters, population=MANY))
+    window = slice(11, 15)  # June-September 2024, announced to in force (the run starts 2023-07)
+    ahead = (booked[window] - base_booked[window]).sum() / base_ordered[window].mean()
+    assert low < ahead < high
+
+
 @pytest.mark.parametrize(("later", "stockpiled"), [(0.8, False), (0.2, True)])
 def test_buyers_stockpile_ahead_of_a_tighter_rule_not_of_an_easier_one(later, stockpiled):
     """A licence rule announced to replace a stricter one (FACTS M5: H20 licences resume) is

@@ -55,6 +55,15 @@ class OrderBook:
         self.cancelled = zero  # units refused or cancelled this month
         self.cancelled_by_chip: dict[str, np.ndarray] = {}  # the same, per chip
         self.licence_cost = zero  # licence costs paid this month
+        self.booked: dict[int, np.ndarray] = {}  # this month, per US part: share booked (R, n)
+
+    def booked_share(self, i: int) -> np.ndarray:
+        """Per need, the share of this month's order of US part ``i`` that was booked (R, n).
+
+        Booked is what the licence draw granted and the vendor took into its book; 0 for a
+        need that ordered nothing of the part this month.
+        """
+        return self.booked.get(i, np.zeros((self.ctx.replications, self.who.book.n)))
 
     def queued(self, chip: str) -> np.ndarray:
         """Units of ``chip`` waiting in the book (R, 1)."""
@@ -104,8 +113,9 @@ class OrderBook:
         """
         ctx, who = self.ctx, self.who
         ordered: dict[str, np.ndarray] = {}
+        self.booked = {}
         for i, chip in enumerate(US_CHIPS):
-            wanted = units[:, i, :]
+            wanted = asked = units[:, i, :]
             if not wanted.any():
                 continue
             ordered[chip] = wanted.sum(axis=1, keepdims=True)
@@ -118,6 +128,7 @@ class OrderBook:
                 room = np.maximum(rule.cap_units - who.us.approved_units(rule.key, chip), 0.0)
                 granted = granted * share_taken(room, granted.sum(axis=1, keepdims=True))
             granted = self._taken(chip, granted)
+            self.booked[i] = np.divide(granted, asked, out=np.zeros_like(asked), where=asked > 0)
             if rule is not None:
                 who.us.approve(rule.key, chip, granted.sum(axis=1, keepdims=True))
             who.vendor_of[chip].note_orders(chip, granted.sum(axis=1, keepdims=True))
