@@ -31,9 +31,9 @@ def ordered_and_granted(scenario, seeds: int = 2):  # noqa: ANN001
     ordered, granted = [], []
     place = orders.place
 
-    def watch(units, clearance, profile_of):  # noqa: ANN001, ANN202
+    def watch(units, clearance, profile_of, ahead=None):  # noqa: ANN001, ANN202
         before = {k: v.copy() for k, v in orders.waiting.items()}
-        result = place(units, clearance, profile_of)
+        result = place(units, clearance, profile_of, ahead)
         new = sum(v.sum() - before.get(k, 0 * v).sum() for k, v in orders.waiting.items()
                   if k[1] == "H20")
         ordered.append(float(units[:, H20, :].sum()))
@@ -94,9 +94,9 @@ def monthly_h20_orders(scenario) -> np.ndarray:  # noqa: ANN001
     orders, out = model.market.orders, []
     place = orders.place
 
-    def watch(units, clearance, profile_of):  # noqa: ANN001, ANN202
+    def watch(units, clearance, profile_of, ahead=None):  # noqa: ANN001, ANN202
         out.append(float(units[:, H20, :].sum()))
-        return place(units, clearance, profile_of)
+        return place(units, clearance, profile_of, ahead)
 
     orders.place = watch
     model.run()
@@ -199,8 +199,8 @@ def monthly_h20_orders_and_granted(scenario) -> tuple[np.ndarray, np.ndarray]:  
     orders, ordered, booked = model.market.orders, [], []
     place = orders.place
 
-    def watch(units, clearance, profile_of):  # noqa: ANN001, ANN202
-        result = place(units, clearance, profile_of)
+    def watch(units, clearance, profile_of, ahead=None):  # noqa: ANN001, ANN202
+        result = place(units, clearance, profile_of, ahead)
         ordered.append(float(units[:, H20, :].sum()))
         booked.append(float((units[:, H20, :] * orders.booked_share(H20)).sum()))
         return result

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import ensemble, make, month_index
+from test_each_rule_once import MANY, ONLY_H20
 
 from sim.model.metrics import MODEL_METRICS
 
@@ -64,3 +65,44 @@ def test_the_stockpile_bought_ahead_of_a_rule_is_held_then_drawn_on():
     assert held[may] == 0
     assert held[sep] > 0
     assert held[dec] < held[sep + 1]
+
+
+def test_a_cancelled_stockpile_order_is_not_unmet_need():
+    """Orders cancelled or refused return the need they were for as unmet need; the part of
+    them that was a stockpile bought ahead of a restriction was not need (the months it was
+    for bring their own), so it only leaves what the buyer has on order."""
+    from sim.model.model import ChipTradeModel
+
+    book = ChipTradeModel(make(parameters={"demand.unmet_abandon_share": 0.25}), seed=0).book
+    need, stockpile = np.full_like(book.on_order, 30.0), np.full_like(book.on_order, 10.0)
+    book.place_orders(need + stockpile, stockpile)
+    assert np.allclose(book.on_order, 30.0) and np.allclose(book.on_order_ahead, 10.0)
+    backlog, abandoned = book.backlog.copy(), book.abandoned.copy()
+    book.cancel_orders(need + stockpile, stockpile)
+    assert np.allclose(book.on_order, 0.0) and np.allclose(book.on_order_ahead, 0.0)
+    assert np.allclose(book.backlog - backlog, 0.75 * 30.0)
+    assert np.allclose(book.abandoned - abandoned, 0.25 * 30.0 * book.n)
+
+
+def test_a_stockpile_on_order_does_not_hide_unmet_need():
+    """Buyers who order a stockpile ahead of a ban still give up and carry the need they
+    could not meet, as buyers who do not stockpile do: orders bought ahead do not count
+    towards this month's need (until December 2026 they did, and unmet need all but vanished
+    while a stockpile was on its way)."""
+    licence = {"move": "us.licence_requirement", "chips": ["H20"], "approval": 1.0,
+               "delay_months": 4}  # stockpile orders wait in the book for four months
+    ban = {"date": "2024-12", "announced": "2024-06", "move": "us.licence_requirement",
+           "chips": ["H20"], "approval": 0.0}
+
+    def given_up(months: float) -> np.ndarray:
+        parameters = {"buyers.anticipation_months": 0, "buyers.budget_multiple": 100,
+                      **{f"buyers.stockpile_months.{c}": months for c in
+                         ("big_tech", "small_firms", "research_labs", "state_dcs")}}
+        scenario = make(initial_policy=[*ONLY_H20, licence], events=[ban],
+                        parameters=parameters, population=MANY)
+        july, august = (month_index(scenario, m) for m in ("2024-07", "2024-08"))
+        return column(ensemble(scenario, seeds=2), "abandoned_h100e")[:, july:august + 1]
+
+    stockpiling, not_stockpiling = given_up(6), given_up(0)
+    assert (not_stockpiling > 0).all()
+    assert (stockpiling / not_stockpiling > 0.6).all()  # was 0.08-0.32

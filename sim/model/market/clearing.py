@@ -189,7 +189,8 @@ class Market:
 
         flows = MonthFlows(grey_premium=premium)
         received = {ch: np.zeros((ctx.replications, book.n)) for ch in CHANNELS}
-        flows.orders_by_chip = self.orders.place(units[:, k.legal_cols, :], o.clearance, prof.of)
+        flows.orders_by_chip = self.orders.place(units[:, k.legal_cols, :], o.clearance, prof.of,
+                                                 ahead)
         # only what was booked counts as bought ahead: a stockpile order a licence refused or a
         # full order book turned away is tried again next month, as ordinary unmet need is
         book.note_ordered_ahead({i: extra * self.orders.booked_share(i)

@@ -17,11 +17,14 @@ An order of a US part meets each rule once, at its own stage:
    allowed classes, refusal for the others (M15, F11). Orders placed under the block passed its
    exceptions when placed and are not checked again.
 
-Refused and cancelled orders return to the buyer as unmet need.
+Refused and cancelled orders return to the buyer as unmet need - except the part of them that
+was a stockpile bought ahead of a restriction: that was never need, and the need it was bought
+for comes in its own months, so it is not counted twice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -56,6 +59,10 @@ class OrderBook:
         self.cancelled_by_chip: dict[str, np.ndarray] = {}  # the same, per chip
         self.licence_cost = zero  # licence costs paid this month
         self.booked: dict[int, np.ndarray] = {}  # this month, per US part: share booked (R, n)
+        #: per US part, units of it waiting in the book that are stockpile bought ahead (R, n)
+        self.ahead: dict[str, np.ndarray] = {}
+        #: per US part due this month, the stockpile share of each need's arriving orders (R, n)
+        self.arriving_share: dict[str, np.ndarray] = {}
 
     def booked_share(self, i: int) -> np.ndarray:
         """Per need, the share of this month's order of US part ``i`` that was booked (R, n).
@@ -97,8 +104,8 @@ class OrderBook:
         """Add orders to the book."""
         self.waiting[key] = self.waiting.get(key, 0.0) + units
 
-    def place(self, units: np.ndarray, clearance: np.ndarray, profile_of: np.ndarray
-              ) -> dict[str, np.ndarray]:
+    def place(self, units: np.ndarray, clearance: np.ndarray, profile_of: np.ndarray,
+              ahead: Mapping[int, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         """The month's legal orders: applications filed, one clearance draw, the book.
 
         Args:
@@ -106,6 +113,8 @@ class OrderBook:
             clearance: per buyer profile and US part, the chance an order is cleared
                 (R, profiles, chips).
             profile_of: each need's profile (n,).
+            ahead: per US part (index in ``US_CHIPS``), the units of ``units`` that are a
+                stockpile ordered ahead of a restriction, per need (R, n).
 
         Returns:
             Per US part with orders, the units ordered (R, 1), before licences and customs.
@@ -132,7 +141,13 @@ class OrderBook:
             if rule is not None:
                 who.us.approve(rule.key, chip, granted.sum(axis=1, keepdims=True))
             who.vendor_of[chip].note_orders(chip, granted.sum(axis=1, keepdims=True))
-            who.book.place_orders(granted * self.options.legal_fit(chip))
+            stock = np.zeros_like(granted)
+            if ahead and i in ahead:
+                share = np.divide(ahead[i], asked, out=np.zeros_like(asked), where=asked > 0)
+                stock = granted * np.clip(share, 0.0, 1.0)
+                self.ahead[chip] = self.ahead.get(chip, 0.0) + stock
+            fit = self.options.legal_fit(chip)
+            who.book.place_orders(granted * fit, stock * fit)
             delay = rule.delay_months if rule is not None else 0
             self.add((ctx.month + delay, chip, rule is not None, ctx.month), granted)
         return ordered
@@ -156,6 +171,7 @@ class OrderBook:
         keys = [k for k in self.waiting if k[0] == ctx.month and k[1] == chip]
         if not keys:
             return None
+        self.arriving_share[chip] = self.ahead_share(chip)
         total = np.zeros((ctx.replications, self.who.book.n))
         for key in keys:
             total += self._arrive(key, self.waiting.pop(key))
@@ -178,21 +194,49 @@ class OrderBook:
 
     def _refuse(self, chip: str, units: np.ndarray, ok: np.ndarray) -> np.ndarray:
         """Cancel the orders of buyers not ``ok``; return those that go on."""
-        self.cancel(chip, units * ~ok)
+        self.cancel(chip, units * ~ok, self.arriving_share[chip])
         return units * ok
 
-    def cancel(self, chip: str, units: np.ndarray) -> None:
-        """Cancel waiting orders: the buyers' need returns as unmet need."""
-        self.who.book.cancel_orders(units * self.options.legal_fit(chip))
+    def ahead_share(self, chip: str) -> np.ndarray:
+        """Per need, the share of its waiting orders of ``chip`` that is stockpile (R, n).
+
+        A vendor does not tell a buyer's orders apart, so a delivery or a cancellation takes
+        stockpile and ordinary units in proportion.
+        """
+        zero = np.zeros((self.ctx.replications, self.who.book.n))
+        if chip not in self.ahead:
+            return zero
+        waiting = sum((u for (_, c, _, _), u in self.waiting.items() if c == chip), zero)
+        share = np.divide(self.ahead[chip], waiting, out=zero.copy(), where=waiting > 0)
+        return np.clip(share, 0.0, 1.0)
+
+    def delivered(self, chip: str, units: np.ndarray) -> None:
+        """Orders of ``chip`` due this month were delivered: their stockpile part leaves."""
+        if chip in self.ahead:
+            self.ahead[chip] = np.maximum(
+                self.ahead[chip] - units * self.arriving_share[chip], 0.0)
+
+    def cancel(self, chip: str, units: np.ndarray, ahead_share: np.ndarray) -> None:
+        """Cancel waiting orders: the buyers' need returns as unmet need.
+
+        ``ahead_share``: per need, the share of the cancelled units that was a stockpile bought
+        ahead of a restriction; it leaves what the buyer has on order but is not unmet need.
+        """
+        fit = self.options.legal_fit(chip)
+        stock = units * ahead_share
+        if chip in self.ahead:
+            self.ahead[chip] = np.maximum(self.ahead[chip] - stock, 0.0)
+        self.who.book.cancel_orders(units * fit, stock * fit)
         total = units.sum(axis=1, keepdims=True)
         self.cancelled = self.cancelled + total
         self.cancelled_by_chip[chip] = self.cancelled_by_chip.get(chip, 0.0) + total
 
     def cancel_under_guidance(self, chip: str, cancels: np.ndarray) -> None:
         """Buyers who follow new guidance cancel all their waiting orders of ``chip`` (M6)."""
+        share = self.ahead_share(chip)
         for key in [k for k in self.waiting if k[1] == chip]:
             units = self.waiting[key]
-            self.cancel(chip, units * cancels)
+            self.cancel(chip, units * cancels, share)
             self.waiting[key] = units * ~cancels
 
     def take_month(self) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:

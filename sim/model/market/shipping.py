@@ -184,6 +184,7 @@ class Shipping:
         price = legal_price(ctx, chip)
         share = u * price * policy.collected_share(chip)
         tariff = u * ctx.list_price(chip) * policy.tariff.get(chip, 0.0)
+        self.orders.delivered(chip, got)
         vendor.ship(chip, u)
         ctx.ledger.shipment(chip, "legal", u)
         vendor.receive(u * price - share - tariff, "china_legal")
@@ -193,7 +194,7 @@ class Shipping:
         book.count_units("legal", u)
         h100e = got * self.options.legal_fit(chip)
         received["legal"] += h100e
-        book.take_delivery(h100e)
+        book.take_delivery(h100e, h100e * self.orders.arriving_share[chip])
         flows.legal = flows.legal + u
         flows.legal_by_chip[chip] = flows.legal_by_chip.get(chip, 0.0) + u
         if chip in BY_FIRM_CHIPS:
