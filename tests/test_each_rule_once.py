@@ -24,6 +24,11 @@ ONLY_H20 = ({"move": "us.licence_requirement", "chips": [c for c in US_CHIPS if 
 MANY = {"small_buyers": 1500, "smugglers": 30, "cloud_providers": 8}
 
 
+def h20_waiting(orders) -> float:  # noqa: ANN001
+    """H20 units waiting in the order book, all buyers and replications."""
+    return float(sum(v.sum() for k, v in orders.waiting.items() if k[1] == "H20"))
+
+
 def ordered_and_granted(scenario, seeds: int = 2):  # noqa: ANN001
     """Run; return (units buyers ordered, units granted) of the H20 over the whole run."""
     model = ChipTradeModel(scenario, seeds=[np.random.SeedSequence(s) for s in range(seeds)])
@@ -32,12 +37,10 @@ def ordered_and_granted(scenario, seeds: int = 2):  # noqa: ANN001
     place = orders.place
 
     def watch(units, clearance, profile_of, ahead=None):  # noqa: ANN001, ANN202
-        before = {k: v.copy() for k, v in orders.waiting.items()}
+        before = h20_waiting(orders)
         result = place(units, clearance, profile_of, ahead)
-        new = sum(v.sum() - before.get(k, 0 * v).sum() for k, v in orders.waiting.items()
-                  if k[1] == "H20")
         ordered.append(float(units[:, H20, :].sum()))
-        granted.append(float(new))
+        granted.append(h20_waiting(orders) - before)
         return result
 
     orders.place = watch
@@ -200,9 +203,10 @@ def monthly_h20_orders_and_granted(scenario) -> tuple[np.ndarray, np.ndarray]:  
     place = orders.place
 
     def watch(units, clearance, profile_of, ahead=None):  # noqa: ANN001, ANN202
+        before = h20_waiting(orders)
         result = place(units, clearance, profile_of, ahead)
         ordered.append(float(units[:, H20, :].sum()))
-        booked.append(float((units[:, H20, :] * orders.booked_share(H20)).sum()))
+        booked.append(h20_waiting(orders) - before)
         return result
 
     orders.place = watch

@@ -101,7 +101,6 @@ class BuyerBook(mesa.Agent):
         self.need_scale = np.ones((r, n))  # need before drawdown over demand after it
         self.backlog = zeros.copy()  # H100e wanted, not received nor on order, carried over
         self.on_order = zeros.copy()  # H100e ordered legally for the need, waiting in the book
-        self.on_order_ahead = zeros.copy()  # H100e ordered as a stockpile, waiting in the book
         self.stockpile = zeros.copy()  # H100e bought ahead of need, not yet drawn down
         self.owned = zeros.copy()  # H100e installed and owned (in China or offshore)
         self.disabled = zeros.copy()  # H100e of smuggled chips found and disabled (M17)
@@ -219,10 +218,10 @@ class BuyerBook(mesa.Agent):
         """Legal orders granted a licence join what each buyer has on order.
 
         ``ahead`` (within ``h100e``) is a stockpile ordered ahead of a restriction: it is on
-        order, but not for this month's need, so it does not count towards it (``settle``).
+        order, but not for this month's need, so it does not count towards it (``settle``; the
+        order book keeps the stockpile on order, ``OrderBook.ahead``).
         """
         self.on_order += h100e - ahead
-        self.on_order_ahead += ahead
 
     def cancel_orders(self, h100e: np.ndarray, ahead: np.ndarray) -> None:
         """Waiting orders cancelled or refused: the need they were for returns as unmet need.
@@ -231,13 +230,11 @@ class BuyerBook(mesa.Agent):
         leaves what the buyer has on order only (the months it was for bring their own need).
         """
         self.on_order -= h100e - ahead
-        self.on_order_ahead -= ahead
         self._unmet(h100e - ahead)
 
     def take_delivery(self, h100e: np.ndarray, ahead: np.ndarray) -> None:
         """Orders delivered leave what each buyer has on order (``ahead``: the stockpile part)."""
         self.on_order -= h100e - ahead
-        self.on_order_ahead -= ahead
 
     def note_usual_purchases(self, units: np.ndarray, weight: np.ndarray) -> None:
         """Update usual purchases of each US part with this month's plan (weight of the latest).

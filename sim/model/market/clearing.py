@@ -191,10 +191,6 @@ class Market:
         received = {ch: np.zeros((ctx.replications, book.n)) for ch in CHANNELS}
         flows.orders_by_chip = self.orders.place(units[:, k.legal_cols, :], o.clearance, prof.of,
                                                  ahead)
-        # only what was booked counts as bought ahead: a stockpile order a licence refused or a
-        # full order book turned away is tried again next month, as ordinary unmet need is
-        book.note_ordered_ahead({i: extra * self.orders.booked_share(i)
-                                 for i, extra in ahead.items()})
         claims = self.shipping.claims(units, grey_price, terms)
         self.shipping.ship_all(claims, units, grey_price, terms, flows, received)
         book.receive(received)

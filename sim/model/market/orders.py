@@ -58,19 +58,10 @@ class OrderBook:
         self.cancelled = zero  # units refused or cancelled this month
         self.cancelled_by_chip: dict[str, np.ndarray] = {}  # the same, per chip
         self.licence_cost = zero  # licence costs paid this month
-        self.booked: dict[int, np.ndarray] = {}  # this month, per US part: share booked (R, n)
         #: per US part, units of it waiting in the book that are stockpile bought ahead (R, n)
         self.ahead: dict[str, np.ndarray] = {}
         #: per US part due this month, the stockpile share of each need's arriving orders (R, n)
         self.arriving_share: dict[str, np.ndarray] = {}
-
-    def booked_share(self, i: int) -> np.ndarray:
-        """Per need, the share of this month's order of US part ``i`` that was booked (R, n).
-
-        Booked is what the licence draw granted and the vendor took into its book; 0 for a
-        need that ordered nothing of the part this month.
-        """
-        return self.booked.get(i, np.zeros((self.ctx.replications, self.who.book.n)))
 
     def queued(self, chip: str) -> np.ndarray:
         """Units of ``chip`` waiting in the book (R, 1)."""
@@ -119,10 +110,14 @@ class OrderBook:
         Returns:
             Per US part with orders, the units ordered (R, 1), before licences and customs.
 
+        Only the stockpile booked (granted and taken into the book) counts as bought ahead
+        (``BuyerBook.note_ordered_ahead``): one a licence refused or a full book turned away is
+        ordered again next month, as unmet ordinary need is.
         """
         ctx, who = self.ctx, self.who
         ordered: dict[str, np.ndarray] = {}
-        self.booked = {}
+        zero = np.zeros((ctx.replications, who.book.n))
+        booked_ahead = dict.fromkeys(ahead or {}, zero)
         for i, chip in enumerate(US_CHIPS):
             wanted = asked = units[:, i, :]
             if not wanted.any():
@@ -137,7 +132,6 @@ class OrderBook:
                 room = np.maximum(rule.cap_units - who.us.approved_units(rule.key, chip), 0.0)
                 granted = granted * share_taken(room, granted.sum(axis=1, keepdims=True))
             granted = self._taken(chip, granted)
-            self.booked[i] = np.divide(granted, asked, out=np.zeros_like(asked), where=asked > 0)
             if rule is not None:
                 who.us.approve(rule.key, chip, granted.sum(axis=1, keepdims=True))
             who.vendor_of[chip].note_orders(chip, granted.sum(axis=1, keepdims=True))
@@ -146,10 +140,12 @@ class OrderBook:
                 share = np.divide(ahead[i], asked, out=np.zeros_like(asked), where=asked > 0)
                 stock = granted * np.clip(share, 0.0, 1.0)
                 self.ahead[chip] = self.ahead.get(chip, 0.0) + stock
+                booked_ahead[i] = stock
             fit = self.options.legal_fit(chip)
             who.book.place_orders(granted * fit, stock * fit)
             delay = rule.delay_months if rule is not None else 0
             self.add((ctx.month + delay, chip, rule is not None, ctx.month), granted)
+        who.book.note_ordered_ahead(booked_ahead)
         return ordered
 
     def _filed(self, chip: str, wanted: np.ndarray) -> np.ndarray:
