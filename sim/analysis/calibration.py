@@ -71,7 +71,12 @@ if TYPE_CHECKING:
 #: the months the fit had only demand, prices and shares to make it. The rumour's credence
 #: (#30 for F1) is fitted with the months: a stockpile aims at their product, and with the
 #: credence held to an assumed band the months pressed their prior's top and F1 fell short -
-#: the months and the credence are told apart only by the other buyers' stockpiles.
+#: the months and the credence are told apart only by the other buyers' stockpiles. The latest
+#: screening (after the clouds and front companies were rationed) ranks two prices that were
+#: never fitted in its top ten for the five targets: the small vendor's SV1 (#4) and AMD's MI308
+#: (#8). Every number of both parts is an assumption, and the SV1's price decides how much
+#: inference demand the small vendor serves after the H20 rule (and with it F4, docs/model.md
+#: 10.3), so both are fitted over the screening's band since December 2026.
 PRIORS: dict[str, tuple[float, float, str]] = {
     "demand.china_h100e_per_month": (
         70_000, 200_000, "#1. F5's ~$50 B in 2025 at $20-30 k per H100e, less its ~50 %/yr"
@@ -130,6 +135,14 @@ PRIORS: dict[str, tuple[float, float, str]] = {
         " below for the rest): the record hardly pins it, and fitting it carries that"
         " uncertainty into every ensemble instead of a point assumption (0.3). From nearly all"
         " carried to nearly all given up"),
+    "chips.SV1.list_price_usd": (
+        4_500, 13_500, "#4 for the five targets in the latest screening. An assumption ($9 k,"
+        " a stylised inference part of a small US vendor): the screening's band x0.5..x1.5"
+        " (its low end above the unit cost)"),
+    "chips.MI308.list_price_usd": (
+        5_500, 16_500, "#8 for the five targets in the latest screening. An assumption ($11 k,"
+        " priced against the H20, F3): the screening's band x0.5..x1.5 (its low end above the"
+        " unit cost)"),
 }
 
 
