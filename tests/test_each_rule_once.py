@@ -29,22 +29,28 @@ def h20_waiting(orders) -> float:  # noqa: ANN001
     return float(sum(v.sum() for k, v in orders.waiting.items() if k[1] == "H20"))
 
 
-def ordered_and_granted(scenario, seeds: int = 2):  # noqa: ANN001
-    """Run; return (units buyers ordered, units granted) of the H20 over the whole run."""
-    model = ChipTradeModel(scenario, seeds=[np.random.SeedSequence(s) for s in range(seeds)])
-    orders = model.market.orders
-    ordered, granted = [], []
+def run_watching_h20_orders(model) -> tuple[list[float], list[float]]:  # noqa: ANN001
+    """Run ``model``; return the H20 units buyers ordered and the units booked (licence
+    granted, taken into the vendor's book) each month, all buyers and replications."""
+    orders, ordered, booked = model.market.orders, [], []
     place = orders.place
 
     def watch(units, clearance, profile_of, ahead=None):  # noqa: ANN001, ANN202
         before = h20_waiting(orders)
         result = place(units, clearance, profile_of, ahead)
         ordered.append(float(units[:, H20, :].sum()))
-        granted.append(h20_waiting(orders) - before)
+        booked.append(h20_waiting(orders) - before)
         return result
 
     orders.place = watch
     model.run()
+    return ordered, booked
+
+
+def ordered_and_granted(scenario, seeds: int = 2):  # noqa: ANN001
+    """Run; return (units buyers ordered, units granted) of the H20 over the whole run."""
+    model = ChipTradeModel(scenario, seeds=[np.random.SeedSequence(s) for s in range(seeds)])
+    ordered, granted = run_watching_h20_orders(model)
     return sum(ordered), sum(granted), model
 
 
@@ -93,17 +99,8 @@ def test_guidance_cancels_waiting_orders_once_when_it_comes_in():
 
 def monthly_h20_orders(scenario) -> np.ndarray:  # noqa: ANN001
     """H20 units buyers order each month (their stockpiling included), one seed."""
-    model = ChipTradeModel(scenario, seed=0)
-    orders, out = model.market.orders, []
-    place = orders.place
-
-    def watch(units, clearance, profile_of, ahead=None):  # noqa: ANN001, ANN202
-        out.append(float(units[:, H20, :].sum()))
-        return place(units, clearance, profile_of, ahead)
-
-    orders.place = watch
-    model.run()
-    return np.array(out)
+    ordered, _ = run_watching_h20_orders(ChipTradeModel(scenario, seed=0))
+    return np.array(ordered)
 
 
 def test_a_stockpile_is_ordered_once_not_once_a_month():
@@ -198,19 +195,7 @@ def test_a_rule_announced_earlier_is_front_run_more(credence):
 
 def monthly_h20_orders_and_granted(scenario) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
     """H20 units ordered and units booked (licence granted, vendor's book) each month, one seed."""
-    model = ChipTradeModel(scenario, seed=0)
-    orders, ordered, booked = model.market.orders, [], []
-    place = orders.place
-
-    def watch(units, clearance, profile_of, ahead=None):  # noqa: ANN001, ANN202
-        before = h20_waiting(orders)
-        result = place(units, clearance, profile_of, ahead)
-        ordered.append(float(units[:, H20, :].sum()))
-        booked.append(h20_waiting(orders) - before)
-        return result
-
-    orders.place = watch
-    model.run()
+    ordered, booked = run_watching_h20_orders(ChipTradeModel(scenario, seed=0))
     return np.array(ordered), np.array(booked)
 
 

@@ -76,7 +76,7 @@ if TYPE_CHECKING:
 #: never fitted in its top ten for the five targets: the small vendor's SV1 (#4) and AMD's MI308
 #: (#8). Every number of both parts is an assumption, and the SV1's price decides how much
 #: inference demand the small vendor serves after the H20 rule (and with it F4, docs/model.md
-#: 10.3), so both are fitted over the screening's band since December 2026.
+#: 10.4), so both are fitted over the screening's band since December 2026.
 PRIORS: dict[str, tuple[float, float, str]] = {
     "demand.china_h100e_per_month": (
         70_000, 200_000, "#1. F5's ~$50 B in 2025 at $20-30 k per H100e, less its ~50 %/yr"
