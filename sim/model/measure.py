@@ -88,6 +88,7 @@ def measure(model: Measured) -> np.ndarray:
     values |= {f"vendor_revenue_usd_{v.name}": v.revenue_usd for v in model.vendors}
     values |= {f"licence_cost_usd_{v.name}": v.licence_cost_usd for v in us}
     values |= {f"vendor_revenue_china_legal_usd_{v.name}": v.revenue["china_legal"] for v in us}
+    values |= {f"writedown_usd_{v.name}": v.writedown_usd for v in us}
     out = np.empty((model.replications, len(MODEL_METRICS)))
     for j, name in enumerate(MODEL_METRICS):
         out[:, j] = np.asarray(values[name]).reshape(-1)  # (R, 1) or (1, 1): broadcast on copy

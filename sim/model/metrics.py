@@ -144,6 +144,9 @@ def _per_vendor() -> tuple[Metric, ...]:
     for vendor in US_VENDORS:
         out.append(Metric(f"vendor_revenue_china_legal_usd_{vendor}", "USD", "flow",
                           f"{vendor} revenue from legal sales to China"))
+    for vendor in US_VENDORS:
+        out.append(Metric(f"writedown_usd_{vendor}", "USD", "flow",
+                          f"{vendor}'s write-down of stranded China-only parts (F2 is Nvidia's)"))
     for vendor in VENDORS:
         out.append(Metric(f"revenue_loss_usd_{vendor}", "USD", "flow",
                           f"{vendor} counterfactual minus scenario revenue, same seed"))
