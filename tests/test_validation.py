@@ -168,6 +168,22 @@ def posterior_file(tmp_path):
     return str(path)
 
 
+def test_the_shipped_posterior_was_fitted_to_the_declared_targets_and_priors():
+    """A calibration target or a prior changed after the fit means a refit (chipsim calibrate)."""
+    import yaml
+
+    from sim.analysis.calibration import PRIORS, target_record
+    from sim.world.parameters import posterior_path
+
+    provenance = Path(posterior_path()).with_suffix(".yaml").read_text(encoding="utf-8")
+    record = yaml.safe_load(provenance)
+    declared = {t.id: target_record(t) for t in shipped_targets().calibration}
+    assert record["targets"] == declared
+    fitted = {name: prior["range"] for name, prior in record["priors"].items()}
+    assert fitted == {name: [lo, hi] for name, (lo, hi, _why) in PRIORS.items()}
+    assert list(load_posterior().names) == list(PRIORS)
+
+
 def test_posterior_draws_are_reproducible_from_the_seed_whatever_the_batch(posterior_file):
     posterior = load_posterior(posterior_file)
     seeds = [replication_seed(20240101, i) for i in range(24)]

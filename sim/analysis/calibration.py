@@ -351,6 +351,19 @@ def _generations(populations: pd.DataFrame, ess: Mapping[int, float]) -> pd.Data
     return table.reset_index(drop=True)
 
 
+def target_record(target: Target) -> dict[str, Any]:
+    """What a posterior's provenance records of one calibration target it was fitted to.
+
+    A test compares it with the targets file: a target changed after the fit (its statistic,
+    value or tolerance) means the shipped posterior answers another question and must be
+    refitted.
+    """
+    value = target.value if not isinstance(target.value, tuple) else list(target.value)
+    return {"facts": list(target.facts), "compare": target.compare, "value": value,
+            "tolerance": target.tolerance, "distance_unit": target.distance_unit,
+            "statistic": target.statistic.describe()}
+
+
 def _provenance(budget: Budget, seed: int, priors: Mapping, chosen: Sequence[Target],
                 targets: Targets, table: pd.DataFrame, sampler: Any, started: datetime,
                 wall: float, code: dict[str, Any]) -> dict[str, Any]:
@@ -382,10 +395,7 @@ def _provenance(budget: Budget, seed: int, priors: Mapping, chosen: Sequence[Tar
                                 " parameter_key = first 8 bytes of SHA-256 of v (float64)"},
         "scenario": "scenarios/timeline-2024-2026.yaml at the data files' values",
         "targets_file": targets.path,
-        "targets": {t.id: {"facts": list(t.facts), "compare": t.compare,
-                           "value": t.value if not isinstance(t.value, tuple) else list(t.value),
-                           "tolerance": t.tolerance, "distance_unit": t.distance_unit,
-                           "statistic": t.statistic.describe()} for t in chosen},
+        "targets": {t.id: target_record(t) for t in chosen},
         "priors": {name: {"distribution": "uniform", "range": [float(lo), float(hi)],
                           "why": why} for name, (lo, hi, why) in priors.items()},
         "generations": table.to_dict(orient="records"),
