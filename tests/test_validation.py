@@ -321,6 +321,33 @@ def test_calibration_runs_end_to_end_at_a_tiny_budget_and_reproduces(tmp_path):
         effective_sample_size(np.array(posterior.weights)))
 
 
+def test_the_posterior_is_the_last_generation_with_a_sound_effective_sample_size():
+    from sim.analysis.calibration import posterior_generation
+
+    # a refit of December 2026: the last generation's weight sat on a few particles
+    ess = {0: 500.0, 13: 138.0, 14: 236.0, 15: 21.0}
+    assert posterior_generation(ess, 100.0) == 14
+    assert posterior_generation(ess, 0.0) == 15  # no floor: the last, as ABC-SMC ends
+    assert posterior_generation(ess, 1000.0) == 0  # none sound: the largest
+
+
+def test_a_calibration_ships_the_generation_its_floor_picks(tmp_path):
+    import dataclasses
+
+    import yaml
+
+    from sim.analysis.calibration import TINY_BUDGET, calibrate, write_posterior
+
+    budget = dataclasses.replace(TINY_BUDGET, min_ess=TINY_BUDGET.population + 1)
+    cal = calibrate(budget, scenario=_small_timeline(), seed=7)
+    _, provenance = write_posterior(cal, tmp_path)
+    record = yaml.safe_load(provenance.read_text(encoding="utf-8"))
+    assert len(record["generations"]) == 2
+    assert record["posterior_generation"] == 0  # the prior's sample: equal weights, ESS 6
+    assert record["final_epsilon"] == record["generations"][0]["epsilon"]
+    assert np.ptp(cal.particles["weight"].to_numpy()) == 0.0
+
+
 def test_the_batch_sampler_gives_pyabcs_own_particles():
     pyabc = pytest.importorskip("pyabc")
     from sim.analysis.abc_smc import BatchModel, BatchSampler

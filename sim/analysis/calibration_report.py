@@ -111,6 +111,15 @@ def _prior_table(particles: pd.DataFrame, provenance: Mapping[str, Any]) -> list
     return lines
 
 
+def _shipped(provenance: Mapping[str, Any]) -> str:
+    """Which generation is the posterior, when the calibration recorded it."""
+    if "posterior_generation" not in provenance:
+        return ""
+    floor = provenance.get("budget", {}).get("min_ess")
+    return (f" (generation {provenance['posterior_generation']}: the last whose effective"
+            f" sample size is at least {floor})")
+
+
 def _generations(provenance: Mapping[str, Any]) -> list[str]:
     """The generations' table, with each one's effective sample size where it was recorded.
 
@@ -174,7 +183,7 @@ def page(particles: pd.DataFrame, provenance: Mapping[str, Any], v: Validation,
         f"- Distance: {provenance.get('method', {}).get('distance', '')}.",
         f"- Result: {provenance.get('particles', len(particles))} particles (effective sample"
         f" size {effective_sample_size(particles['weight'].to_numpy()):.0f}), final epsilon"
-        f" {provenance.get('final_epsilon', float('nan')):.3f},"
+        f" {provenance.get('final_epsilon', float('nan')):.3f}{_shipped(provenance)},"
         f" {provenance.get('evaluations')} evaluations"
         f" ({provenance.get('simulated_particles')} particles simulated, batches included);"
         f" posterior SHA-256 `{str(provenance.get('posterior_sha256'))[:12]}`.", "",

@@ -96,6 +96,10 @@ def add_calibrate(commands: Any, count: Callable[[str], int]) -> None:
                            help="most particle evaluations in all")
     calibrate.add_argument("--min-epsilon", type=float, metavar="E",
                            help="stop when epsilon (in tolerance units) is at or below E")
+    calibrate.add_argument("--min-ess", type=float, metavar="N",
+                           help="the posterior is the last generation whose effective sample"
+                                " size is at least N (default 100; else the one with the"
+                                " largest)")
     calibrate.add_argument("--seeds", type=count, metavar="K",
                            help="replications per particle (their median is compared)")
     calibrate.add_argument("--seed", type=int, metavar="S",
@@ -136,7 +140,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     budget = TINY_BUDGET if args.budget == "tiny" else DEFAULT_BUDGET
     chosen = {"population": args.population, "generations": args.generations,
               "evaluations": args.evaluations, "min_epsilon": args.min_epsilon,
-              "seeds": args.seeds}
+              "seeds": args.seeds, "min_ess": args.min_ess}
     budget = dataclasses.replace(budget, **{k: v for k, v in chosen.items() if v is not None})
     seed = CALIBRATION_SEED if args.seed is None else args.seed
     return calibrate_command(budget, seed=seed, out=args.out, workers=args.workers)
