@@ -336,7 +336,7 @@ def test_a_calibration_ships_the_generation_its_floor_picks(tmp_path):
 
     import yaml
 
-    from sim.analysis.calibration import TINY_BUDGET, calibrate, write_posterior
+    from sim.analysis.calibration import TINY_BUDGET, calibrate, report, write_posterior
 
     budget = dataclasses.replace(TINY_BUDGET, min_ess=TINY_BUDGET.population + 1)
     cal = calibrate(budget, scenario=_small_timeline(), seed=7)
@@ -346,6 +346,7 @@ def test_a_calibration_ships_the_generation_its_floor_picks(tmp_path):
     assert record["posterior_generation"] == 0  # the prior's sample: equal weights, ESS 6
     assert record["final_epsilon"] == record["generations"][0]["epsilon"]
     assert np.ptp(cal.particles["weight"].to_numpy()) == 0.0
+    assert "posterior: generation 0 (--min-ess 7" in report(cal)
 
 
 def test_the_batch_sampler_gives_pyabcs_own_particles():

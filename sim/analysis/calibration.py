@@ -504,6 +504,11 @@ def report(cal: Calibration) -> str:
     for row in cal.populations.itertuples():
         lines.append(f"{row.t:10d}  {row.epsilon:7.3f}  {row.particles:9d}  {row.evaluations:11d}"
                      f"  {row.acceptance:10.1%}  {row.ess:5.0f}")
+    shipped = cal.provenance.get("posterior_generation")
+    if shipped is not None:
+        floor = cal.provenance["budget"]["min_ess"]
+        lines += ["", f"posterior: generation {shipped} (--min-ess {floor:g}: the last"
+                      " generation with at least that effective sample size, else the largest)"]
     lines += ["", f"{'parameter':36} {'prior':>21}  {'posterior median (5-95 %)':>34}"]
     for row in cal.summary().itertuples():
         lines.append(f"{row.parameter:36} [{row.prior_low:8.4g}, {row.prior_high:8.4g}]"

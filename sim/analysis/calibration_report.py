@@ -116,8 +116,8 @@ def _shipped(provenance: Mapping[str, Any]) -> str:
     if "posterior_generation" not in provenance:
         return ""
     floor = provenance.get("budget", {}).get("min_ess")
-    return (f" (generation {provenance['posterior_generation']}: the last whose effective"
-            f" sample size is at least {floor})")
+    return (f" (generation {provenance['posterior_generation']}: the last with an effective"
+            f" sample size of at least {floor}, else the largest)")
 
 
 def _generations(provenance: Mapping[str, Any]) -> list[str]:
