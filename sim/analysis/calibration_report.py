@@ -115,9 +115,9 @@ def _shipped(provenance: Mapping[str, Any]) -> str:
     """Which generation is the posterior, when the calibration recorded it."""
     if "posterior_generation" not in provenance:
         return ""
-    floor = provenance.get("budget", {}).get("min_ess")
+    floor = provenance.get("budget", {}).get("min_ess", float("nan"))
     return (f" (generation {provenance['posterior_generation']}: the last with an effective"
-            f" sample size of at least {floor}, else the largest)")
+            f" sample size of at least {floor:g}, else the largest)")
 
 
 def _generations(provenance: Mapping[str, Any]) -> list[str]:
